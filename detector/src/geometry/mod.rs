@@ -1,0 +1,5 @@
+//! Plane geometry for zones, masks and boxes. Pure functions, no I/O.
+
+pub mod polygon;
+
+pub use polygon::{check_polygon_shape, PolygonProblem};

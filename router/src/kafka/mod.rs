@@ -1,0 +1,4 @@
+//! Everything that speaks the Kafka protocol.
+
+pub mod connection;
+pub mod probe;

@@ -1,0 +1,61 @@
+//! `streetwatch run`: start every component, serve health and metrics, and shut
+//! down gracefully on SIGINT/SIGTERM.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::exit_code;
+use crate::shutdown::watch_signals;
+use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
+use crate::telemetry::metrics_catalog;
+
+pub async fn run(config: Config) -> anyhow::Result<i32> {
+    let metrics = install_metrics_recorder()?;
+    metrics_catalog::describe_process_metrics();
+    metrics_catalog::record_startup(config.cameras.len());
+
+    let deadline = Duration::from_secs(config.service.shutdown_deadline_secs);
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone(), deadline).context("cannot install signal handlers")?;
+    let ready = Readiness::default();
+    ready.set(false);
+
+    let mut components: JoinSet<()> = JoinSet::new();
+    if let Some(listen) = config.http_listen {
+        let (bound, task) = serve(listen, metrics, ready.clone(), shutdown.clone()).await?;
+        tracing::info!(address = %bound, "metrics and health endpoint: http://{bound}/metrics /healthz /readyz");
+        components.spawn(async move {
+            let _ = task.await;
+        });
+    }
+    for w in &config.warnings {
+        tracing::warn!("config: {w}");
+    }
+    for camera in config.cameras.iter().filter(|c| c.config.enabled) {
+        tracing::info!(camera = %camera.config.id, url = %camera.url, decode = ?camera.config.decode, "camera configured");
+    }
+
+    ready.set(true);
+    tracing::info!(instance = %config.service.instance, cameras = config.cameras.len(), "streetwatch running");
+    shutdown.cancelled().await;
+    ready.set(false);
+
+    let finished = tokio::time::timeout(deadline, async { while components.join_next().await.is_some() {} }).await;
+    match finished {
+        Ok(()) => {
+            tracing::info!("stopped cleanly");
+            Ok(exit_code::OK)
+        }
+        Err(_) => {
+            tracing::error!(
+                deadline_secs = deadline.as_secs(),
+                "shutdown deadline passed; exiting with components still running"
+            );
+            Ok(exit_code::SHUTDOWN_TIMEOUT)
+        }
+    }
+}

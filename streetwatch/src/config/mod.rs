@@ -1,0 +1,38 @@
+//! Configuration: one TOML file, read in two stages.
+//!
+//! 1. `parse`: TOML syntax, then each section (and each camera) deserialized on its
+//!    own with `deny_unknown_fields`, so one bad camera does not hide the errors of the
+//!    next one. Every error carries its path (`cameras[2].zones[0].polygon`).
+//! 2. `validate`: meaning (ranges, references, geometry, environment variables,
+//!    files), again collecting every error.
+//!
+//! See docs/config.md for the reference of every key.
+
+mod errors;
+mod expand;
+mod parse;
+pub mod schema;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use errors::{ConfigError, ConfigErrors};
+pub use validate::{Camera, Config};
+
+/// Reads, parses and validates a config file, reporting every problem at once.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ConfigErrors::single(path, "", format!("cannot read file: {e}")))?;
+    load_str(&text, path)
+}
+
+/// As `load`, for text already read; `path` is used for messages and relative paths.
+pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    let raw = parse::parse(text).map_err(|errors| ConfigErrors { file: path.to_path_buf(), errors })?;
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    validate::validate(raw, path, &base_dir).map_err(|errors| ConfigErrors { file: path.to_path_buf(), errors })
+}

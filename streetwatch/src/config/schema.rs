@@ -1,0 +1,558 @@
+//! The config file as written: serde structs, one per section, every one with
+//! `deny_unknown_fields` and documented defaults. docs/config.md mirrors this file.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+// ---------------------------------------------------------------- [service]
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    /// Name of this process in events and logs (`producer_instance`).
+    pub instance: String,
+    /// After SIGINT/SIGTERM, how long components get to finish before the process exits anyway.
+    pub shutdown_deadline_secs: u64,
+    /// Log format when `--log-format` is not given.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self { instance: "streetwatch".into(), shutdown_deadline_secs: 10, log_format: LogFormat::Human }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+// ---------------------------------------------------------------- [http]
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub enabled: bool,
+    /// Address of `/metrics`, `/healthz`, `/readyz`.
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: "127.0.0.1:9600".into() }
+    }
+}
+
+// ---------------------------------------------------------------- [storage]
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Where the outbox, the local event log, evidence and the console database live.
+    /// Relative to the config file's directory; `${VAR}` is expanded.
+    pub data_dir: String,
+    pub evidence_retention_days: u32,
+    pub evidence_max_bytes: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { data_dir: "var".into(), evidence_retention_days: 30, evidence_max_bytes: 20 * 1024 * 1024 * 1024 }
+    }
+}
+
+// ---------------------------------------------------------------- [detector]
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorConfig {
+    /// Path of the model manifest (`models/*.toml`), relative to the config file.
+    pub model: String,
+    /// Directory holding the converted ONNX files.
+    #[serde(default = "default_model_dir")]
+    pub model_dir: String,
+    /// ONNX Runtime shared library; default: `ORT_DYLIB_PATH`, then the setup cache.
+    #[serde(default)]
+    pub onnxruntime_library: Option<String>,
+    #[serde(default = "default_one")]
+    pub inference_threads: u32,
+    #[serde(default = "default_one")]
+    pub intra_op_threads: u32,
+    #[serde(default)]
+    pub execution_provider: ExecutionProvider,
+    /// Fail at startup instead of silently running on CPU when the provider is unavailable.
+    #[serde(default)]
+    pub require_execution_provider: bool,
+    #[serde(default = "default_score_threshold")]
+    pub score_threshold: f32,
+    /// Per-class overrides of `score_threshold`, by class name.
+    #[serde(default)]
+    pub class_score_thresholds: BTreeMap<String, f32>,
+    #[serde(default = "default_nms_iou")]
+    pub nms_iou: f32,
+}
+
+fn default_model_dir() -> String {
+    "${STREETWATCH_CACHE}/models".into()
+}
+fn default_one() -> u32 {
+    1
+}
+fn default_score_threshold() -> f32 {
+    0.3
+}
+fn default_nms_iou() -> f32 {
+    0.45
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutionProvider {
+    #[default]
+    Cpu,
+    Cuda,
+    Tensorrt,
+}
+
+// ---------------------------------------------------------------- [rules]
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    pub sidewalk_parking: SidewalkParkingRule,
+    pub street_vending: StreetVendingRule,
+    pub bike_cluster: BikeClusterRule,
+    pub incidents: IncidentTiming,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SidewalkParkingRule {
+    pub enabled: bool,
+    pub dwell_secs: u64,
+    pub classes: Vec<String>,
+}
+
+impl Default for SidewalkParkingRule {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dwell_secs: 120,
+            classes: vec!["car".into(), "truck".into(), "bus".into(), "motorbike".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreetVendingRule {
+    pub enabled: bool,
+    pub dwell_secs: u64,
+    pub person_class: String,
+    /// Objects that mark a stall when a stationary person is with them.
+    pub stall_classes: Vec<String>,
+    /// Stationary persons that count as vending even without stall objects.
+    pub min_persons_without_stall: u32,
+}
+
+impl Default for StreetVendingRule {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dwell_secs: 300,
+            person_class: "person".into(),
+            stall_classes: ["umbrella", "diningtable", "chair", "bench", "suitcase", "pottedplant"]
+                .map(String::from)
+                .to_vec(),
+            min_persons_without_stall: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BikeClusterRule {
+    pub enabled: bool,
+    pub dwell_secs: u64,
+    pub min_count: u32,
+    /// Neighbourhood radius for clustering, as a fraction of the frame diagonal.
+    pub cluster_radius: f64,
+    pub include_motorbikes: bool,
+    /// Flag clusters anywhere in the frame, not only in no-bike-parking zones.
+    pub anywhere: bool,
+}
+
+impl Default for BikeClusterRule {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dwell_secs: 180,
+            min_count: 5,
+            cluster_radius: 0.08,
+            include_motorbikes: false,
+            anywhere: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentTiming {
+    /// At most one UPDATED per incident this often.
+    pub update_interval_secs: u64,
+    /// The condition must be false this long before ENDED.
+    pub clear_secs: u64,
+    /// A violation still standing after this long is raised again as a new incident.
+    pub realarm_secs: u64,
+    /// Severity goes up after this long.
+    pub escalate_after_secs: u64,
+}
+
+impl Default for IncidentTiming {
+    fn default() -> Self {
+        Self { update_interval_secs: 60, clear_secs: 30, realarm_secs: 4 * 3600, escalate_after_secs: 900 }
+    }
+}
+
+// ---------------------------------------------------------------- [[cameras]]
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// Stable id: letters, digits, `-`, `_`, `.`; used in events, metrics and Kafka keys.
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// `rtsp://host/path`, `file:///abs/path.mp4` or `test://pattern`; `${VAR}` is expanded.
+    pub url: String,
+    /// Environment variables that hold the credentials (never the credentials themselves).
+    #[serde(default)]
+    pub username_env: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Optional 20-digit GB/T 28181 device code.
+    #[serde(default)]
+    pub gbt28181_code: Option<String>,
+    #[serde(default)]
+    pub site: Option<String>,
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// Camera group, for routing.
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub decode: DecodeMode,
+    /// For `sampled` (and the keyframes fallback): frames per second delivered.
+    #[serde(default = "default_sample_fps")]
+    pub sample_fps: f64,
+    /// In `keyframes` mode, fall back to `sampled` when keyframes are further apart than this.
+    #[serde(default = "default_max_keyframe_interval")]
+    pub max_keyframe_interval_secs: f64,
+    #[serde(default)]
+    pub transport: RtspTransport,
+    #[serde(default = "default_latency_ms")]
+    pub latency_ms: u32,
+    #[serde(default = "default_stall_timeout")]
+    pub stall_timeout_secs: u64,
+    #[serde(default = "default_preroll")]
+    pub preroll_secs: u64,
+    /// For file sources: start again at the end.
+    #[serde(default, rename = "loop")]
+    pub loop_file: bool,
+    /// For file sources: play at recorded speed, or as fast as possible.
+    #[serde(default)]
+    pub pacing: Pacing,
+    /// IANA-free fixed offset of the camera's local time, for zone schedules (`+08:00`).
+    #[serde(default = "default_utc_offset")]
+    pub utc_offset: String,
+    #[serde(default)]
+    pub zones: Vec<ZoneConfig>,
+    #[serde(default)]
+    pub privacy_masks: Vec<PrivacyMaskConfig>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_sample_fps() -> f64 {
+    2.0
+}
+fn default_max_keyframe_interval() -> f64 {
+    4.0
+}
+fn default_latency_ms() -> u32 {
+    200
+}
+fn default_stall_timeout() -> u64 {
+    10
+}
+fn default_preroll() -> u64 {
+    10
+}
+fn default_utc_offset() -> String {
+    "+08:00".into()
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DecodeMode {
+    /// Decode only keyframes: delta frames are dropped before the decoder.
+    #[default]
+    Keyframes,
+    /// Decode everything, deliver at most `sample_fps`.
+    Sampled,
+    /// Decode and deliver everything.
+    All,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RtspTransport {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Pacing {
+    #[default]
+    Realtime,
+    Fast,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub kind: ZoneKind,
+    /// At least 3 points `[x, y]`.
+    pub polygon: Vec<[f64; 2]>,
+    #[serde(default)]
+    pub coordinates: Coordinates,
+    #[serde(default)]
+    pub anchor: Anchor,
+    /// How long an object's anchor must be inside before it counts as in the zone.
+    #[serde(default = "default_entry_inertia")]
+    pub entry_inertia_secs: f64,
+    /// An exemption zone: objects anchored here never raise incidents.
+    #[serde(default)]
+    pub exempt: bool,
+    /// Local-time windows (`"18:00-22:00"`) when the zone's rules are *not* enforced.
+    #[serde(default)]
+    pub tolerated: Vec<String>,
+    /// Per-zone override of the rule's `dwell_secs`.
+    #[serde(default)]
+    pub dwell_secs: Option<u64>,
+}
+
+fn default_entry_inertia() -> f64 {
+    2.0
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneKind {
+    Sidewalk,
+    TactilePaving,
+    NoVending,
+    NoBikeParking,
+    Custom,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Coordinates {
+    /// 0..1 of the frame width and height.
+    #[default]
+    Normalized,
+    Pixel,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    #[default]
+    BottomCenter,
+    Center,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyMaskConfig {
+    pub polygon: Vec<[f64; 2]>,
+    #[serde(default)]
+    pub coordinates: Coordinates,
+}
+
+// ---------------------------------------------------------------- [router]
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouterConfig {
+    pub kafka: Option<KafkaConfig>,
+    pub destinations: Vec<DestinationConfig>,
+    pub routes: Vec<RouteConfig>,
+    pub outbox: OutboxConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port...]`
+    pub bootstrap_servers: String,
+    #[serde(default)]
+    pub security_protocol: Option<SecurityProtocol>,
+    #[serde(default)]
+    pub sasl_mechanism: Option<String>,
+    #[serde(default)]
+    pub sasl_username_env: Option<String>,
+    #[serde(default)]
+    pub sasl_password_env: Option<String>,
+    #[serde(default)]
+    pub ssl_ca_location: Option<String>,
+    /// Further librdkafka properties, passed through as they are (no secrets here).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// Startup reachability check timeout.
+    #[serde(default = "default_probe_timeout")]
+    pub probe_timeout_secs: u64,
+}
+
+fn default_probe_timeout() -> u64 {
+    5
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityProtocol {
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    pub fn as_librdkafka(self) -> &'static str {
+        match self {
+            Self::Plaintext => "plaintext",
+            Self::Ssl => "ssl",
+            Self::SaslPlaintext => "sasl_plaintext",
+            Self::SaslSsl => "sasl_ssl",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationConfig {
+    pub name: String,
+    pub kind: DestinationKind,
+    /// Kafka topic (kind = "kafka").
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub encoding: Encoding,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    Kafka,
+    /// The embedded append-only event log under `storage.data_dir`.
+    Local,
+    Console,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    #[default]
+    Protobuf,
+    CloudeventsStructured,
+    CloudeventsBinary,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Empty lists match everything.
+    #[serde(default)]
+    pub kinds: Vec<IncidentKindName>,
+    #[serde(default)]
+    pub phases: Vec<PhaseName>,
+    #[serde(default)]
+    pub zone_kinds: Vec<ZoneKind>,
+    #[serde(default)]
+    pub cameras: Vec<String>,
+    #[serde(default)]
+    pub camera_groups: Vec<String>,
+    #[serde(default)]
+    pub min_severity: Option<SeverityName>,
+    pub destinations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKindName {
+    SidewalkParking,
+    StreetVending,
+    BikeCluster,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseName {
+    Started,
+    Updated,
+    Ended,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum SeverityName {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Upper bound of undelivered events on disk.
+    pub max_bytes: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self { max_bytes: 1024 * 1024 * 1024 }
+    }
+}
+
+// ---------------------------------------------------------------- [console]
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    pub enabled: bool,
+    /// Localhost by default: opening it wider is a deliberate choice.
+    pub listen: String,
+    /// File of operator accounts (argon2 hashes); relative to the config file.
+    pub users_file: Option<String>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: "127.0.0.1:8080".into(), users_file: None }
+    }
+}

@@ -1,0 +1,523 @@
+//! Stage 2: what the config means. Every problem is collected with its path; the
+//! result holds resolved paths, parsed addresses and camera URLs with credentials
+//! taken from the environment.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use detector::geometry::check_polygon_shape;
+use detector::ModelManifest;
+use ingest::{CameraUrl, Credentials, SourceKind};
+use router::KafkaConnection;
+
+use super::expand::expand;
+use super::parse::RawConfig;
+use super::schema::*;
+use super::ConfigError;
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub service: ServiceConfig,
+    /// None when the HTTP endpoint is disabled.
+    pub http_listen: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    pub storage: StorageConfig,
+    pub detector: DetectorConfig,
+    pub model_manifest_path: PathBuf,
+    pub model_manifest: ModelManifest,
+    pub model_dir: PathBuf,
+    pub onnxruntime_library: Option<PathBuf>,
+    pub rules: RulesConfig,
+    pub cameras: Vec<Camera>,
+    pub router: RouterConfig,
+    pub kafka: Option<KafkaConnection>,
+    pub console: ConsoleConfig,
+    pub console_listen: Option<SocketAddr>,
+    /// Things that work but deserve a look (credentials written in a URL, ...).
+    pub warnings: Vec<ConfigError>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Camera {
+    pub config: CameraConfig,
+    /// The URL with `${VAR}` expanded and credentials from the environment applied.
+    pub url: CameraUrl,
+}
+
+impl Config {
+    /// Kafka topics that some destination publishes to.
+    pub fn kafka_topics(&self) -> Vec<String> {
+        self.router
+            .destinations
+            .iter()
+            .filter(|d| d.kind == DestinationKind::Kafka)
+            .filter_map(|d| d.topic.clone())
+            .collect()
+    }
+}
+
+/// Collects problems; `path` names the key.
+#[derive(Default)]
+struct Problems {
+    errors: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
+}
+
+impl Problems {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError::new(path, message));
+    }
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(ConfigError::new(path, message));
+    }
+    fn check(&mut self, ok: bool, path: &str, message: &str) {
+        if !ok {
+            self.error(path, message);
+        }
+    }
+    /// Expands `${VAR}`; on error records it and returns None.
+    fn expand(&mut self, value: &str, path: &str) -> Option<String> {
+        expand(value, path).map_err(|e| self.errors.push(e)).ok()
+    }
+    fn listen_addr(&mut self, value: &str, path: &str) -> Option<SocketAddr> {
+        value
+            .parse()
+            .map_err(|_| self.error(path, format!("`{value}` is not an IP address with a port (e.g. 127.0.0.1:9600)")))
+            .ok()
+    }
+    /// The value of an environment variable named by a `*_env` key. The value is never echoed.
+    fn secret_env(&mut self, var: &str, path: &str) -> Option<String> {
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Some(v),
+            _ => {
+                self.error(path, format!("environment variable {var} is not set"));
+                None
+            }
+        }
+    }
+}
+
+fn resolve_path(base_dir: &Path, value: &str) -> PathBuf {
+    let p = PathBuf::from(value);
+    if p.is_absolute() {
+        p
+    } else {
+        base_dir.join(p)
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+const ID_RULE: &str = "must be 1-64 characters of letters, digits, '-', '_' or '.'";
+
+pub fn validate(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Vec<ConfigError>> {
+    let mut p = Problems::default();
+
+    // [service]
+    p.check(!raw.service.instance.trim().is_empty(), "service.instance", "must not be empty");
+    p.check(
+        (1..=600).contains(&raw.service.shutdown_deadline_secs),
+        "service.shutdown_deadline_secs",
+        "must be between 1 and 600",
+    );
+
+    // [http], [console]
+    let http_listen = if raw.http.enabled { p.listen_addr(&raw.http.listen, "http.listen") } else { None };
+    let console_listen = if raw.console.enabled { p.listen_addr(&raw.console.listen, "console.listen") } else { None };
+    if let (Some(a), Some(b)) = (http_listen, console_listen) {
+        p.check(a != b, "console.listen", "must differ from http.listen");
+    }
+
+    // [storage]
+    let data_dir = p.expand(&raw.storage.data_dir, "storage.data_dir").map(|d| resolve_path(base_dir, &d));
+    p.check(raw.storage.evidence_retention_days >= 1, "storage.evidence_retention_days", "must be at least 1");
+
+    // [detector]
+    let d = &raw.detector;
+    let model_manifest_path = p.expand(&d.model, "detector.model").map(|m| resolve_path(base_dir, &m));
+    let model_manifest = model_manifest_path
+        .as_ref()
+        .and_then(|path| ModelManifest::load(path).map_err(|e| p.error("detector.model", e.to_string())).ok());
+    let model_dir = p.expand(&d.model_dir, "detector.model_dir").map(|m| resolve_path(base_dir, &m));
+    let onnxruntime_library = match &d.onnxruntime_library {
+        Some(lib) => p.expand(lib, "detector.onnxruntime_library").map(|l| Some(resolve_path(base_dir, &l))),
+        None => Some(None),
+    };
+    p.check((1..=64).contains(&d.inference_threads), "detector.inference_threads", "must be between 1 and 64");
+    p.check((1..=64).contains(&d.intra_op_threads), "detector.intra_op_threads", "must be between 1 and 64");
+    p.check(d.score_threshold > 0.0 && d.score_threshold < 1.0, "detector.score_threshold", "must be between 0 and 1");
+    p.check(d.nms_iou > 0.0 && d.nms_iou <= 1.0, "detector.nms_iou", "must be in (0, 1]");
+    for (class, t) in &d.class_score_thresholds {
+        p.check(*t > 0.0 && *t < 1.0, &format!("detector.class_score_thresholds.{class}"), "must be between 0 and 1");
+    }
+
+    // [rules]
+    let r = &raw.rules;
+    for (path, dwell) in [
+        ("rules.sidewalk_parking.dwell_secs", r.sidewalk_parking.dwell_secs),
+        ("rules.street_vending.dwell_secs", r.street_vending.dwell_secs),
+        ("rules.bike_cluster.dwell_secs", r.bike_cluster.dwell_secs),
+        ("rules.incidents.update_interval_secs", r.incidents.update_interval_secs),
+        ("rules.incidents.clear_secs", r.incidents.clear_secs),
+    ] {
+        p.check(dwell >= 1, path, "must be at least 1");
+    }
+    p.check(r.bike_cluster.min_count >= 2, "rules.bike_cluster.min_count", "must be at least 2");
+    p.check(
+        r.bike_cluster.cluster_radius > 0.0 && r.bike_cluster.cluster_radius <= 1.0,
+        "rules.bike_cluster.cluster_radius",
+        "must be in (0, 1] (a fraction of the frame diagonal)",
+    );
+    p.check(
+        r.street_vending.min_persons_without_stall >= 1,
+        "rules.street_vending.min_persons_without_stall",
+        "must be at least 1",
+    );
+    p.check(
+        r.incidents.realarm_secs > r.incidents.clear_secs,
+        "rules.incidents.realarm_secs",
+        "must be longer than rules.incidents.clear_secs",
+    );
+    if let Some(m) = &model_manifest {
+        check_classes(
+            &mut p,
+            m,
+            &d.class_score_thresholds.keys().cloned().collect::<Vec<_>>(),
+            "detector.class_score_thresholds",
+        );
+        check_classes(&mut p, m, &r.sidewalk_parking.classes, "rules.sidewalk_parking.classes");
+        check_classes(
+            &mut p,
+            m,
+            std::slice::from_ref(&r.street_vending.person_class),
+            "rules.street_vending.person_class",
+        );
+        check_classes(&mut p, m, &r.street_vending.stall_classes, "rules.street_vending.stall_classes");
+    }
+
+    // [[cameras]]
+    if raw.cameras.is_empty() {
+        p.error("cameras", "no camera configured (add a [[cameras]] table)");
+    }
+    let mut camera_ids: HashMap<&str, usize> = HashMap::new();
+    let mut cameras = Vec::new();
+    for (i, cam) in raw.cameras.iter().enumerate() {
+        let at = format!("cameras[{i}]");
+        if !valid_id(&cam.id) {
+            p.error(format!("{at}.id"), ID_RULE);
+        } else if let Some(first) = camera_ids.insert(&cam.id, i) {
+            p.error(format!("{at}.id"), format!("`{}` is already the id of cameras[{first}]", cam.id));
+            camera_ids.insert(&cam.id, first);
+        }
+        if let Some(url) = check_camera(&mut p, cam, &at) {
+            cameras.push(Camera { config: cam.clone(), url });
+        }
+    }
+
+    // [router]
+    let kafka = raw.router.kafka.as_ref().and_then(|k| kafka_connection(&mut p, k, base_dir));
+    check_router(&mut p, &raw.router, &camera_ids);
+
+    if !p.errors.is_empty() {
+        return Err(p.errors);
+    }
+    // Every Option below is Some when no error was recorded.
+    let (Some(data_dir), Some(model_manifest_path), Some(model_manifest), Some(model_dir), Some(onnxruntime_library)) =
+        (data_dir, model_manifest_path, model_manifest, model_dir, onnxruntime_library)
+    else {
+        return Err(vec![ConfigError::new("", "internal: incomplete validation")]);
+    };
+    Ok(Config {
+        file: file.to_path_buf(),
+        service: raw.service,
+        http_listen,
+        data_dir,
+        storage: raw.storage,
+        detector: raw.detector,
+        model_manifest_path,
+        model_manifest,
+        model_dir,
+        onnxruntime_library,
+        rules: raw.rules,
+        cameras,
+        router: raw.router,
+        kafka,
+        console: raw.console,
+        console_listen,
+        warnings: p.warnings,
+    })
+}
+
+fn check_classes(p: &mut Problems, manifest: &ModelManifest, classes: &[String], path: &str) {
+    for (i, class) in classes.iter().enumerate() {
+        if manifest.class_index(class).is_none() {
+            let hint = manifest
+                .classes
+                .iter()
+                .find(|c| c.replace(' ', "") == class.replace(' ', ""))
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            let at = if classes.len() == 1 && !path.ends_with("classes") {
+                path.to_string()
+            } else {
+                format!("{path}[{i}]")
+            };
+            p.error(at, format!("class `{class}` is not one of model {}'s classes{hint}", manifest.name));
+        }
+    }
+}
+
+fn check_camera(p: &mut Problems, cam: &CameraConfig, at: &str) -> Option<CameraUrl> {
+    let url_path = format!("{at}.url");
+    let mut url = p
+        .expand(&cam.url, &url_path)
+        .and_then(|u| CameraUrl::parse(&u).map_err(|e| p.error(&url_path, e.to_string())).ok());
+    if let Some(u) = &url {
+        if u.credentials().is_some() {
+            p.warn(&url_path, "credentials written in the URL; prefer username_env/password_env");
+        }
+        if u.kind() == SourceKind::File {
+            if let Some(path) = u.file_path().filter(|f| !f.is_file()) {
+                p.error(
+                    &url_path,
+                    format!("file {} does not exist (run deploy/setup.sh for the sample footage)", path.display()),
+                );
+            }
+        }
+        if u.kind() != SourceKind::Rtsp && (cam.username_env.is_some() || cam.password_env.is_some()) {
+            p.error(format!("{at}.password_env"), "credentials only apply to rtsp:// cameras");
+        }
+    }
+    match (&cam.username_env, &cam.password_env) {
+        (Some(uv), Some(pv)) => {
+            let user = p.secret_env(uv, &format!("{at}.username_env"));
+            let pass = p.secret_env(pv, &format!("{at}.password_env"));
+            if let (Some(u), Some(user), Some(pass)) = (url.as_mut(), user, pass) {
+                u.set_credentials(Credentials::new(user, pass));
+            }
+        }
+        (None, None) => {}
+        (Some(_), None) => p.error(format!("{at}.password_env"), "needed when username_env is set"),
+        (None, Some(_)) => p.error(format!("{at}.username_env"), "needed when password_env is set"),
+    }
+    if let Some(code) = &cam.gbt28181_code {
+        p.check(
+            code.len() == 20 && code.bytes().all(|b| b.is_ascii_digit()),
+            &format!("{at}.gbt28181_code"),
+            "must be 20 digits",
+        );
+    }
+    p.check(cam.sample_fps > 0.0 && cam.sample_fps <= 60.0, &format!("{at}.sample_fps"), "must be in (0, 60]");
+    p.check(
+        cam.max_keyframe_interval_secs > 0.0 && cam.max_keyframe_interval_secs <= 60.0,
+        &format!("{at}.max_keyframe_interval_secs"),
+        "must be in (0, 60]",
+    );
+    p.check(cam.stall_timeout_secs >= 1, &format!("{at}.stall_timeout_secs"), "must be at least 1");
+    p.check(cam.preroll_secs <= 120, &format!("{at}.preroll_secs"), "must be at most 120");
+    if parse_utc_offset(&cam.utc_offset).is_none() {
+        p.error(format!("{at}.utc_offset"), format!("`{}` is not an offset like +08:00", cam.utc_offset));
+    }
+    let mut zone_ids = HashSet::new();
+    for (z, zone) in cam.zones.iter().enumerate() {
+        let zat = format!("{at}.zones[{z}]");
+        if !valid_id(&zone.id) {
+            p.error(format!("{zat}.id"), ID_RULE);
+        } else if !zone_ids.insert(zone.id.as_str()) {
+            p.error(format!("{zat}.id"), format!("`{}` is used by another zone of this camera", zone.id));
+        }
+        check_polygon(p, &zone.polygon, zone.coordinates, &format!("{zat}.polygon"));
+        p.check(
+            (0.0..=600.0).contains(&zone.entry_inertia_secs),
+            &format!("{zat}.entry_inertia_secs"),
+            "must be between 0 and 600",
+        );
+        if zone.dwell_secs == Some(0) {
+            p.error(format!("{zat}.dwell_secs"), "must be at least 1");
+        }
+        for (w, window) in zone.tolerated.iter().enumerate() {
+            if parse_window(window).is_none() {
+                p.error(format!("{zat}.tolerated[{w}]"), format!("`{window}` is not a window like \"18:00-22:00\""));
+            }
+        }
+    }
+    for (m, mask) in cam.privacy_masks.iter().enumerate() {
+        check_polygon(p, &mask.polygon, mask.coordinates, &format!("{at}.privacy_masks[{m}].polygon"));
+    }
+    url
+}
+
+fn check_polygon(p: &mut Problems, points: &[[f64; 2]], coords: Coordinates, path: &str) {
+    if let Err(problem) = check_polygon_shape(points) {
+        p.error(path, problem.to_string());
+        return;
+    }
+    for (i, [x, y]) in points.iter().enumerate() {
+        let ok = match coords {
+            Coordinates::Normalized => (0.0..=1.0).contains(x) && (0.0..=1.0).contains(y),
+            Coordinates::Pixel => *x >= 0.0 && *y >= 0.0,
+        };
+        if !ok {
+            let range = if coords == Coordinates::Normalized {
+                "inside 0..1 (normalized coordinates)"
+            } else {
+                "non-negative (pixel coordinates)"
+            };
+            p.error(path, format!("point {i} [{x}, {y}] must be {range}"));
+        }
+    }
+}
+
+/// `+08:00` → minutes east of UTC.
+pub fn parse_utc_offset(s: &str) -> Option<i32> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60 && rest.len() == 5).then_some(sign * (h * 60 + m))
+}
+
+/// `18:00-22:00` → (start, end) in minutes after midnight; end may be before start (overnight).
+pub fn parse_window(s: &str) -> Option<(u32, u32)> {
+    let hm = |t: &str| -> Option<u32> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let (a, b) = s.split_once('-')?;
+    let (a, b) = (hm(a)?, hm(b)?);
+    (a != b).then_some((a, b))
+}
+
+fn kafka_connection(p: &mut Problems, k: &KafkaConfig, base_dir: &Path) -> Option<KafkaConnection> {
+    let mut ok = true;
+    if k.bootstrap_servers.trim().is_empty() {
+        p.error("router.kafka.bootstrap_servers", "must not be empty");
+        ok = false;
+    }
+    let mut conn = KafkaConnection::new(k.bootstrap_servers.trim());
+    if let Some(sp) = k.security_protocol {
+        conn.properties.push(("security.protocol".into(), sp.as_librdkafka().into()));
+    }
+    if let Some(mech) = &k.sasl_mechanism {
+        conn.properties.push(("sasl.mechanism".into(), mech.clone()));
+    }
+    match (&k.sasl_username_env, &k.sasl_password_env) {
+        (Some(uv), Some(pv)) => {
+            let user = p.secret_env(uv, "router.kafka.sasl_username_env");
+            let pass = p.secret_env(pv, "router.kafka.sasl_password_env");
+            match (user, pass) {
+                (Some(u), Some(pw)) => {
+                    conn.properties.push(("sasl.username".into(), u));
+                    conn.secret_properties.push(("sasl.password".into(), pw));
+                }
+                _ => ok = false,
+            }
+        }
+        (None, None) => {}
+        _ => {
+            p.error("router.kafka.sasl_password_env", "sasl_username_env and sasl_password_env go together");
+            ok = false;
+        }
+    }
+    if let Some(ca) = &k.ssl_ca_location {
+        match p.expand(ca, "router.kafka.ssl_ca_location") {
+            Some(ca) => {
+                conn.properties.push(("ssl.ca.location".into(), resolve_path(base_dir, &ca).display().to_string()))
+            }
+            None => ok = false,
+        }
+    }
+    for (key, value) in &k.properties {
+        let lower = key.to_ascii_lowercase();
+        if lower.contains("password") || lower.contains("secret") || lower.contains("key.pem") {
+            p.error(
+                format!("router.kafka.properties.{key}"),
+                "secrets do not belong in the config file; use sasl_password_env",
+            );
+            ok = false;
+        } else {
+            conn.properties.push((key.clone(), value.clone()));
+        }
+    }
+    p.check(k.probe_timeout_secs >= 1, "router.kafka.probe_timeout_secs", "must be at least 1");
+    ok.then_some(conn)
+}
+
+fn check_router(p: &mut Problems, r: &RouterConfig, camera_ids: &HashMap<&str, usize>) {
+    let mut names = HashMap::new();
+    for (i, d) in r.destinations.iter().enumerate() {
+        let at = format!("router.destinations[{i}]");
+        if !valid_id(&d.name) {
+            p.error(format!("{at}.name"), ID_RULE);
+        } else if let Some(first) = names.insert(d.name.as_str(), i) {
+            p.error(format!("{at}.name"), format!("`{}` is already the name of router.destinations[{first}]", d.name));
+        }
+        match d.kind {
+            DestinationKind::Kafka => {
+                if d.topic.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                    p.error(format!("{at}.topic"), "a kafka destination needs a topic");
+                }
+                if r.kafka.is_none() {
+                    p.error(format!("{at}.kind"), "kafka destinations need a [router.kafka] section");
+                }
+            }
+            DestinationKind::Local | DestinationKind::Console => {
+                if d.topic.is_some() {
+                    p.error(format!("{at}.topic"), "only kafka destinations have a topic");
+                }
+            }
+        }
+    }
+    for (i, route) in r.routes.iter().enumerate() {
+        let at = format!("router.routes[{i}]");
+        if route.destinations.is_empty() {
+            p.error(format!("{at}.destinations"), "must name at least one destination");
+        }
+        for (j, dest) in route.destinations.iter().enumerate() {
+            if !names.contains_key(dest.as_str()) {
+                p.error(
+                    format!("{at}.destinations[{j}]"),
+                    format!("no destination named `{dest}` in router.destinations"),
+                );
+            }
+        }
+        for (j, cam) in route.cameras.iter().enumerate() {
+            if !camera_ids.contains_key(cam.as_str()) {
+                p.error(format!("{at}.cameras[{j}]"), format!("no camera with id `{cam}`"));
+            }
+        }
+    }
+    if !r.destinations.is_empty() && r.routes.is_empty() {
+        p.warn("router.routes", "destinations are configured but no route sends anything to them");
+    }
+    if r.kafka.is_some() && !r.destinations.iter().any(|d| d.kind == DestinationKind::Kafka) {
+        p.warn("router.kafka", "configured, but no destination is of kind kafka");
+    }
+    p.check(r.outbox.max_bytes >= 1024 * 1024, "router.outbox.max_bytes", "must be at least 1 MiB");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_and_windows() {
+        assert_eq!(parse_utc_offset("+08:00"), Some(480));
+        assert_eq!(parse_utc_offset("-03:30"), Some(-210));
+        assert_eq!(parse_utc_offset("08:00"), None);
+        assert_eq!(parse_utc_offset("+8:00"), None);
+        assert_eq!(parse_window("18:00-22:00"), Some((1080, 1320)));
+        assert_eq!(parse_window("22:00-02:00"), Some((1320, 120)));
+        assert_eq!(parse_window("25:00-02:00"), None);
+        assert_eq!(parse_window("10:00-10:00"), None);
+    }
+}

@@ -1,0 +1,56 @@
+//! streetwatch: the binary that wires ingest, detector and router together.
+
+use clap::Parser;
+
+use streetwatch::cli::{Cli, Command};
+use streetwatch::config::schema::LogFormat;
+use streetwatch::{commands, config, exit_code, telemetry};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are "errors" to clap that print to stdout.
+            let code = if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("streetwatch").build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(exit_code::RUNTIME_FAILURE);
+        }
+    };
+    let code = runtime.block_on(dispatch(cli));
+    // Components that ignored the shutdown deadline must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    std::process::exit(code);
+}
+
+async fn dispatch(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Validate(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            commands::validate::validate(&args).await
+        }
+        Command::Run(args) => {
+            let config = match config::load(&args.config) {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return exit_code::CONFIG_INVALID;
+                }
+            };
+            telemetry::logging::init(cli.log_format.unwrap_or(config.service.log_format), &cli.log_level);
+            match commands::run::run(config).await {
+                Ok(code) => code,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    exit_code::RUNTIME_FAILURE
+                }
+            }
+        }
+    }
+}
