@@ -49,7 +49,8 @@ fn segments_cross(p1: [f64; 2], p2: [f64; 2], q1: [f64; 2], q2: [f64; 2]) -> boo
     d1 * d2 < 0.0 && d3 * d4 < 0.0
 }
 
-/// Checks that points form a simple polygon with an area.
+/// Checks that points form a simple polygon with an area. Crossing edges are checked
+/// first: a bow-tie has zero signed area, but "edges cross" is the useful message.
 pub fn check_polygon_shape(points: &[[f64; 2]]) -> Result<(), PolygonProblem> {
     let n = points.len();
     if n < 3 {
@@ -57,10 +58,6 @@ pub fn check_polygon_shape(points: &[[f64; 2]]) -> Result<(), PolygonProblem> {
     }
     if let Some(index) = points.iter().position(|p| !p[0].is_finite() || !p[1].is_finite()) {
         return Err(PolygonProblem::NotFinite { index });
-    }
-    let scale = points.iter().flat_map(|p| p.iter()).fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
-    if signed_area2(points).abs() <= 1e-9 * scale * scale {
-        return Err(PolygonProblem::ZeroArea);
     }
     for a in 0..n {
         for b in a + 2..n {
@@ -72,6 +69,10 @@ pub fn check_polygon_shape(points: &[[f64; 2]]) -> Result<(), PolygonProblem> {
                 return Err(PolygonProblem::SelfIntersecting { edge_a: a, edge_b: b });
             }
         }
+    }
+    let scale = points.iter().flat_map(|p| p.iter()).fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+    if signed_area2(points).abs() <= 1e-9 * scale * scale {
+        return Err(PolygonProblem::ZeroArea);
     }
     Ok(())
 }

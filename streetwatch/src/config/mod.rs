@@ -28,11 +28,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 
 /// As `load`, for text already read; `path` is used for messages and relative paths.
 pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
-    let raw = parse::parse(text).map_err(|errors| ConfigErrors { file: path.to_path_buf(), errors })?;
+    let (raw, parse_errors) = parse::parse(text).map_err(|errors| ConfigErrors { file: path.to_path_buf(), errors })?;
     let base_dir = path
         .parent()
         .map(Path::to_path_buf)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
-    validate::validate(raw, path, &base_dir).map_err(|errors| ConfigErrors { file: path.to_path_buf(), errors })
+    validate::validate(raw, parse_errors, path, &base_dir)
+        .map_err(|errors| ConfigErrors { file: path.to_path_buf(), errors })
 }

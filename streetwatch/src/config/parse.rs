@@ -5,22 +5,27 @@ use serde::de::DeserializeOwned;
 use super::schema::*;
 use super::ConfigError;
 
-/// The config as written, before validation.
+/// The config as written, before validation: every section that could be read.
+/// A section that failed to parse is at its default (or None) and its error is in
+/// the list `parse` returns beside it, so validation still checks everything else.
 #[derive(Debug, Clone)]
 pub struct RawConfig {
     pub service: ServiceConfig,
     pub http: HttpConfig,
     pub storage: StorageConfig,
-    pub detector: DetectorConfig,
+    pub detector: Option<DetectorConfig>,
     pub rules: RulesConfig,
-    pub cameras: Vec<CameraConfig>,
+    /// With their index in the file, so paths stay right when one failed to parse.
+    pub cameras: Vec<(usize, CameraConfig)>,
     pub router: RouterConfig,
     pub console: ConsoleConfig,
 }
 
 const SECTIONS: &str = "service, http, storage, detector, rules, cameras, router, console";
 
-pub fn parse(text: &str) -> Result<RawConfig, Vec<ConfigError>> {
+/// Syntax errors are fatal (nothing can be read); section errors are returned beside
+/// what could be read.
+pub fn parse(text: &str) -> Result<(RawConfig, Vec<ConfigError>), Vec<ConfigError>> {
     let mut table: toml::Table =
         toml::from_str(text).map_err(|e| vec![ConfigError::new("", format!("not valid TOML: {e}"))])?;
     let mut errors = Vec::new();
@@ -44,19 +49,17 @@ pub fn parse(text: &str) -> Result<RawConfig, Vec<ConfigError>> {
     for key in table.keys() {
         errors.push(ConfigError::new(key.as_str(), format!("unknown section (expected one of: {SECTIONS})")));
     }
-    match (errors.is_empty(), detector) {
-        (true, Some(detector)) => Ok(RawConfig {
-            service: service.unwrap_or_default(),
-            http: http.unwrap_or_default(),
-            storage: storage.unwrap_or_default(),
-            detector,
-            rules: rules.unwrap_or_default(),
-            cameras,
-            router: router.unwrap_or_default(),
-            console: console.unwrap_or_default(),
-        }),
-        _ => Err(errors),
-    }
+    let raw = RawConfig {
+        service: service.unwrap_or_default(),
+        http: http.unwrap_or_default(),
+        storage: storage.unwrap_or_default(),
+        detector,
+        rules: rules.unwrap_or_default(),
+        cameras,
+        router: router.unwrap_or_default(),
+        console: console.unwrap_or_default(),
+    };
+    Ok((raw, errors))
 }
 
 /// Deserializes one value, naming the failing key below `prefix`.
@@ -65,7 +68,10 @@ fn deserialize<T: DeserializeOwned>(value: toml::Value, prefix: &str) -> Result<
         let inner = e.path().to_string();
         let path = if inner.is_empty() || inner == "." { prefix.to_string() } else { format!("{prefix}.{inner}") };
         // serde_path_to_error writes sequence indices as `.[0]`; keep the familiar `[0]`.
-        ConfigError::new(path.replace(".[", "["), e.into_inner().to_string())
+        // toml adds a second line naming the key again ("in `zones`"): the path says it.
+        let message = e.into_inner().to_string();
+        let message = message.lines().next().unwrap_or_default().to_string();
+        ConfigError::new(path.replace(".[", "["), message)
     })
 }
 
@@ -79,7 +85,7 @@ fn section<T: DeserializeOwned>(table: &mut toml::Table, key: &str, errors: &mut
 }
 
 /// Each element on its own, so that every bad camera is reported, not only the first.
-fn array<T: DeserializeOwned>(table: &mut toml::Table, key: &str, errors: &mut Vec<ConfigError>) -> Vec<T> {
+fn array<T: DeserializeOwned>(table: &mut toml::Table, key: &str, errors: &mut Vec<ConfigError>) -> Vec<(usize, T)> {
     let Some(value) = table.remove(key) else { return Vec::new() };
     let toml::Value::Array(items) = value else {
         errors.push(ConfigError::new(key, format!("must be an array of tables (`[[{key}]]`)")));
@@ -88,6 +94,8 @@ fn array<T: DeserializeOwned>(table: &mut toml::Table, key: &str, errors: &mut V
     items
         .into_iter()
         .enumerate()
-        .filter_map(|(i, item)| deserialize(item, &format!("{key}[{i}]")).map_err(|e| errors.push(e)).ok())
+        .filter_map(|(i, item)| {
+            deserialize(item, &format!("{key}[{i}]")).map_err(|e| errors.push(e)).ok().map(|v| (i, v))
+        })
         .collect()
 }

@@ -115,8 +115,15 @@ fn valid_id(id: &str) -> bool {
 
 const ID_RULE: &str = "must be 1-64 characters of letters, digits, '-', '_' or '.'";
 
-pub fn validate(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Vec<ConfigError>> {
-    let mut p = Problems::default();
+/// `parse_errors` are the errors of sections that could not be read; validation still
+/// checks everything that could, and all errors are returned together.
+pub fn validate(
+    raw: RawConfig,
+    parse_errors: Vec<ConfigError>,
+    file: &Path,
+    base_dir: &Path,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut p = Problems { errors: parse_errors, warnings: Vec::new() };
 
     // [service]
     p.check(!raw.service.instance.trim().is_empty(), "service.instance", "must not be empty");
@@ -137,10 +144,70 @@ pub fn validate(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, 
     let data_dir = p.expand(&raw.storage.data_dir, "storage.data_dir").map(|d| resolve_path(base_dir, &d));
     p.check(raw.storage.evidence_retention_days >= 1, "storage.evidence_retention_days", "must be at least 1");
 
-    // [detector]
-    let d = &raw.detector;
-    let model_manifest_path = p.expand(&d.model, "detector.model").map(|m| resolve_path(base_dir, &m));
-    let model_manifest = model_manifest_path
+    // [detector] (absent only when it failed to parse: its error is recorded already)
+    let model = raw.detector.as_ref().map(|d| check_detector(&mut p, d, &raw.rules, base_dir));
+
+    // [rules], [[cameras]], [router]
+    check_rules(&mut p, &raw.rules);
+    let mut camera_ids: HashMap<&str, usize> = HashMap::new();
+    let mut cameras = Vec::new();
+    if raw.cameras.is_empty() && !p.errors.iter().any(|e| e.path.starts_with("cameras")) {
+        p.error("cameras", "no camera configured (add a [[cameras]] table)");
+    }
+    for (i, cam) in &raw.cameras {
+        let at = format!("cameras[{i}]");
+        if !valid_id(&cam.id) {
+            p.error(format!("{at}.id"), ID_RULE);
+        } else if let Some(first) = camera_ids.insert(&cam.id, *i) {
+            p.error(format!("{at}.id"), format!("`{}` is already the id of cameras[{first}]", cam.id));
+            camera_ids.insert(&cam.id, first);
+        }
+        if let Some(url) = check_camera(&mut p, cam, &at) {
+            cameras.push(Camera { config: cam.clone(), url });
+        }
+    }
+    let kafka = raw.router.kafka.as_ref().and_then(|k| kafka_connection(&mut p, k, base_dir));
+    check_router(&mut p, &raw.router, &camera_ids);
+
+    if !p.errors.is_empty() {
+        return Err(p.errors);
+    }
+    // With no error recorded, every part below was resolved.
+    let (Some(data_dir), Some(detector), Some(Some(model))) = (data_dir, raw.detector, model) else {
+        return Err(vec![ConfigError::new("", "internal: validation left a part unresolved")]);
+    };
+    Ok(Config {
+        file: file.to_path_buf(),
+        service: raw.service,
+        http_listen,
+        data_dir,
+        storage: raw.storage,
+        detector,
+        model_manifest_path: model.manifest_path,
+        model_manifest: model.manifest,
+        model_dir: model.model_dir,
+        onnxruntime_library: model.onnxruntime_library,
+        rules: raw.rules,
+        cameras,
+        router: raw.router,
+        kafka,
+        console: raw.console,
+        console_listen,
+        warnings: p.warnings,
+    })
+}
+
+/// The detector's resolved files.
+struct ResolvedModel {
+    manifest_path: PathBuf,
+    manifest: ModelManifest,
+    model_dir: PathBuf,
+    onnxruntime_library: Option<PathBuf>,
+}
+
+fn check_detector(p: &mut Problems, d: &DetectorConfig, rules: &RulesConfig, base_dir: &Path) -> Option<ResolvedModel> {
+    let manifest_path = p.expand(&d.model, "detector.model").map(|m| resolve_path(base_dir, &m));
+    let manifest = manifest_path
         .as_ref()
         .and_then(|path| ModelManifest::load(path).map_err(|e| p.error("detector.model", e.to_string())).ok());
     let model_dir = p.expand(&d.model_dir, "detector.model_dir").map(|m| resolve_path(base_dir, &m));
@@ -155,17 +222,35 @@ pub fn validate(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, 
     for (class, t) in &d.class_score_thresholds {
         p.check(*t > 0.0 && *t < 1.0, &format!("detector.class_score_thresholds.{class}"), "must be between 0 and 1");
     }
+    if let Some(m) = &manifest {
+        let thresholds: Vec<String> = d.class_score_thresholds.keys().cloned().collect();
+        check_classes(p, m, &thresholds, "detector.class_score_thresholds");
+        check_classes(p, m, &rules.sidewalk_parking.classes, "rules.sidewalk_parking.classes");
+        check_classes(
+            p,
+            m,
+            std::slice::from_ref(&rules.street_vending.person_class),
+            "rules.street_vending.person_class",
+        );
+        check_classes(p, m, &rules.street_vending.stall_classes, "rules.street_vending.stall_classes");
+    }
+    Some(ResolvedModel {
+        manifest_path: manifest_path?,
+        manifest: manifest?,
+        model_dir: model_dir?,
+        onnxruntime_library: onnxruntime_library?,
+    })
+}
 
-    // [rules]
-    let r = &raw.rules;
-    for (path, dwell) in [
+fn check_rules(p: &mut Problems, r: &RulesConfig) {
+    for (path, secs) in [
         ("rules.sidewalk_parking.dwell_secs", r.sidewalk_parking.dwell_secs),
         ("rules.street_vending.dwell_secs", r.street_vending.dwell_secs),
         ("rules.bike_cluster.dwell_secs", r.bike_cluster.dwell_secs),
         ("rules.incidents.update_interval_secs", r.incidents.update_interval_secs),
         ("rules.incidents.clear_secs", r.incidents.clear_secs),
     ] {
-        p.check(dwell >= 1, path, "must be at least 1");
+        p.check(secs >= 1, path, "must be at least 1");
     }
     p.check(r.bike_cluster.min_count >= 2, "rules.bike_cluster.min_count", "must be at least 2");
     p.check(
@@ -183,74 +268,6 @@ pub fn validate(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, 
         "rules.incidents.realarm_secs",
         "must be longer than rules.incidents.clear_secs",
     );
-    if let Some(m) = &model_manifest {
-        check_classes(
-            &mut p,
-            m,
-            &d.class_score_thresholds.keys().cloned().collect::<Vec<_>>(),
-            "detector.class_score_thresholds",
-        );
-        check_classes(&mut p, m, &r.sidewalk_parking.classes, "rules.sidewalk_parking.classes");
-        check_classes(
-            &mut p,
-            m,
-            std::slice::from_ref(&r.street_vending.person_class),
-            "rules.street_vending.person_class",
-        );
-        check_classes(&mut p, m, &r.street_vending.stall_classes, "rules.street_vending.stall_classes");
-    }
-
-    // [[cameras]]
-    if raw.cameras.is_empty() {
-        p.error("cameras", "no camera configured (add a [[cameras]] table)");
-    }
-    let mut camera_ids: HashMap<&str, usize> = HashMap::new();
-    let mut cameras = Vec::new();
-    for (i, cam) in raw.cameras.iter().enumerate() {
-        let at = format!("cameras[{i}]");
-        if !valid_id(&cam.id) {
-            p.error(format!("{at}.id"), ID_RULE);
-        } else if let Some(first) = camera_ids.insert(&cam.id, i) {
-            p.error(format!("{at}.id"), format!("`{}` is already the id of cameras[{first}]", cam.id));
-            camera_ids.insert(&cam.id, first);
-        }
-        if let Some(url) = check_camera(&mut p, cam, &at) {
-            cameras.push(Camera { config: cam.clone(), url });
-        }
-    }
-
-    // [router]
-    let kafka = raw.router.kafka.as_ref().and_then(|k| kafka_connection(&mut p, k, base_dir));
-    check_router(&mut p, &raw.router, &camera_ids);
-
-    if !p.errors.is_empty() {
-        return Err(p.errors);
-    }
-    // Every Option below is Some when no error was recorded.
-    let (Some(data_dir), Some(model_manifest_path), Some(model_manifest), Some(model_dir), Some(onnxruntime_library)) =
-        (data_dir, model_manifest_path, model_manifest, model_dir, onnxruntime_library)
-    else {
-        return Err(vec![ConfigError::new("", "internal: incomplete validation")]);
-    };
-    Ok(Config {
-        file: file.to_path_buf(),
-        service: raw.service,
-        http_listen,
-        data_dir,
-        storage: raw.storage,
-        detector: raw.detector,
-        model_manifest_path,
-        model_manifest,
-        model_dir,
-        onnxruntime_library,
-        rules: raw.rules,
-        cameras,
-        router: raw.router,
-        kafka,
-        console: raw.console,
-        console_listen,
-        warnings: p.warnings,
-    })
 }
 
 fn check_classes(p: &mut Problems, manifest: &ModelManifest, classes: &[String], path: &str) {

@@ -4,7 +4,7 @@
 //! URLs are redacted where they are formatted already, and this is the safety net for
 //! text we do not control (a library error that echoes the URL it was given).
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -14,7 +14,9 @@ use crate::config::schema::LogFormat;
 /// Installs the global subscriber. `level` is an `EnvFilter` directive; `RUST_LOG` wins when set.
 pub fn init(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(RedactingStderr);
+    // Colour only for a person at a terminal, never in files or journald.
+    let ansi = io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(RedactingStderr).with_ansi(ansi);
     // A second init (tests calling main twice) is harmless; ignore it.
     let _ = match format {
         LogFormat::Human => builder.with_target(false).try_init(),
