@@ -1,8 +1,31 @@
 //! Camera ingest for streetwatch.
 //!
 //! This crate is the only one that talks to GStreamer. It turns camera URLs into
-//! frames for the detector and keeps a short pre-roll of encoded video per camera.
+//! frames for the detector, supervises each camera so that a bad one is retried and
+//! never disturbs the others, and keeps a short pre-roll of encoded video per camera
+//! for evidence clips. `testing` holds the RTSP test cameras used by tests and
+//! benchmarks.
 
 pub mod camera_url;
+pub mod failure;
+pub mod frame;
+pub mod gate;
+pub mod metrics;
+pub mod pipeline;
+pub mod preroll;
+pub mod settings;
+pub mod status;
+pub mod supervisor;
+pub mod testing;
 
 pub use camera_url::{redact_credentials, CameraUrl, CameraUrlError, Credentials, SourceKind};
+pub use failure::{FailureKind, SourceFailure};
+pub use frame::{Doorbell, Frame, FramePool, FrameSlot};
+pub use settings::{CameraSettings, DecodeMode, Pacing, RetryPolicy, RtspTransport};
+pub use status::{CameraState, StatusEvent};
+pub use supervisor::{CameraHandle, CameraWorker};
+
+/// Initialises GStreamer once per process; later calls are cheap.
+pub fn init() -> Result<(), String> {
+    gstreamer::init().map_err(|e| format!("cannot initialise GStreamer: {e}"))
+}

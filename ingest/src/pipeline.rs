@@ -1,0 +1,389 @@
+//! One camera's GStreamer pipeline:
+//!
+//! ```text
+//! source head (rtspsrc ! depay | filesrc ! parsebin | videotestsrc ! x264enc)
+//!   ! h26xparse ! byte-stream/au  ──probe: pre-roll + decode gate──►
+//!   ! avdec_h26x ! videoconvert ! BGR ! appsink (1 buffer, drop old)
+//! ```
+//!
+//! The codec tail is built when the source's caps are known, so H.264 and H.265
+//! take the same path. The probe sits *before* the decoder: in keyframes mode
+//! delta units never reach it, which is where the CPU saving comes from.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+
+use crate::failure::{FailureKind, SourceFailure};
+use crate::frame::{Frame, FramePool, FrameSlot};
+use crate::gate::{DecodeGate, DropReason, Sampler};
+use crate::preroll::{EncodedUnit, PrerollBuffer};
+use crate::{metrics, CameraSettings, Pacing, SourceKind};
+
+/// State shared between the pipeline's streaming threads and its supervisor.
+pub struct PipelineShared {
+    pub camera_id: Arc<str>,
+    started: Instant,
+    /// Milliseconds after `started` when the last encoded unit arrived; 0 = none yet.
+    last_unit_ms: AtomicU64,
+    pub frames_delivered: AtomicU64,
+    pub gate: Mutex<DecodeGate>,
+    sampler: Mutex<Sampler>,
+    pub preroll: Arc<Mutex<PrerollBuffer>>,
+    /// Set by the source when the stream has no usable video.
+    pub no_video: AtomicBool,
+}
+
+impl PipelineShared {
+    /// Time since the last encoded unit, or None before the first.
+    pub fn since_last_unit(&self) -> Option<Duration> {
+        match self.last_unit_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(self.started.elapsed().saturating_sub(Duration::from_millis(ms))),
+        }
+    }
+}
+
+pub struct CameraPipeline {
+    pub pipeline: gst::Pipeline,
+    pub shared: Arc<PipelineShared>,
+}
+
+fn make(factory: &str, name: Option<&str>) -> Result<gst::Element, SourceFailure> {
+    let b = gst::ElementFactory::make(factory);
+    let b = match name {
+        Some(n) => b.name(n),
+        None => b,
+    };
+    b.build().map_err(|_| {
+        SourceFailure::new(
+            FailureKind::Setup,
+            format!("GStreamer element `{factory}` is missing (run deploy/setup.sh)"),
+        )
+    })
+}
+
+/// `test://pattern?width=W&height=H&fps=F&keyint=K`
+fn test_source(settings: &CameraSettings) -> Result<Vec<gst::Element>, SourceFailure> {
+    let url = settings.url.address();
+    let q = |k: &str| url.query_pairs().find(|(key, _)| key == k).and_then(|(_, v)| v.parse::<i32>().ok());
+    let (w, h, fps, keyint) =
+        (q("width").unwrap_or(640), q("height").unwrap_or(360), q("fps").unwrap_or(10), q("keyint"));
+    let pattern = url.host_str().unwrap_or("smpte").to_string();
+    let src = make("videotestsrc", None)?;
+    src.set_property("is-live", true);
+    src.set_property_from_str("pattern", &pattern);
+    let caps = make("capsfilter", None)?;
+    caps.set_property(
+        "caps",
+        gst::Caps::builder("video/x-raw")
+            .field("width", w)
+            .field("height", h)
+            .field("framerate", gst::Fraction::new(fps, 1))
+            .build(),
+    );
+    let enc = make("x264enc", None)?;
+    enc.set_property_from_str("tune", "zerolatency");
+    enc.set_property_from_str("speed-preset", "ultrafast");
+    enc.set_property("key-int-max", keyint.unwrap_or(fps) as u32);
+    enc.set_property("bframes", 0u32);
+    Ok(vec![src, caps, enc])
+}
+
+/// Elements from the parser to the appsink for one codec.
+fn codec_tail(
+    codec: &str,
+    shared: &Arc<PipelineShared>,
+    settings: &CameraSettings,
+    slot: Arc<FrameSlot>,
+    pool: FramePool,
+) -> Result<Vec<gst::Element>, SourceFailure> {
+    let (parser, decoder, caps_name) = match codec {
+        "h264" => ("h264parse", "avdec_h264", "video/x-h264"),
+        "h265" => ("h265parse", "avdec_h265", "video/x-h265"),
+        other => return Err(SourceFailure::new(FailureKind::NotVideo, format!("unsupported codec {other}"))),
+    };
+    let parse = make(parser, None)?;
+    // SPS/PPS with every keyframe, so any clip cut at a keyframe is self-contained.
+    parse.set_property("config-interval", -1i32);
+    let au = make("capsfilter", None)?;
+    au.set_property(
+        "caps",
+        gst::Caps::builder(caps_name).field("stream-format", "byte-stream").field("alignment", "au").build(),
+    );
+    let dec = make(decoder, None)?;
+    // One thread per decoder: no frame-threading delay, and many cameras share the cores.
+    if dec.has_property("max-threads") {
+        dec.set_property("max-threads", 1i32);
+    }
+    let convert = make("videoconvert", None)?;
+    let sink = gst_app::AppSink::builder()
+        .caps(&gst::Caps::builder("video/x-raw").field("format", "BGR").build())
+        .max_buffers(1)
+        .drop(true)
+        .build();
+    // Files at recorded speed follow the clock; live sources and `fast` do not wait.
+    let sync = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Realtime;
+    sink.set_property("sync", sync);
+    install_gate_probe(&au, Arc::clone(shared));
+    install_frame_callback(&sink, Arc::clone(shared), slot, pool);
+    Ok(vec![parse, au, dec, convert, sink.upcast()])
+}
+
+/// Feeds the pre-roll and drops what the decode mode says should not be decoded.
+fn install_gate_probe(au: &gst::Element, shared: Arc<PipelineShared>) {
+    let Some(pad) = au.static_pad("src") else { return };
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
+        let keyframe = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
+        let pts = buffer.pts().map(|t| Duration::from_nanos(t.nseconds()));
+        let now_ms = (shared.started.elapsed().as_millis() as u64).max(1);
+        shared.last_unit_ms.store(now_ms, Ordering::Relaxed);
+        if let Ok(map) = buffer.map_readable() {
+            metrics::encoded_bytes(&shared.camera_id, map.len());
+            let unit = EncodedUnit {
+                pts,
+                dts: buffer.dts().map(|t| Duration::from_nanos(t.nseconds())),
+                duration: buffer.duration().map(|t| Duration::from_nanos(t.nseconds())),
+                keyframe,
+                data: Arc::from(map.as_slice()),
+            };
+            let mut preroll = shared.preroll.lock().unwrap_or_else(|p| p.into_inner());
+            preroll.push(unit);
+            metrics::preroll_bytes(&shared.camera_id, preroll.bytes());
+        }
+        let decision = shared.gate.lock().unwrap_or_else(|p| p.into_inner()).on_unit(keyframe, pts);
+        if let Some(fallback) = decision.fallback_changed {
+            if fallback {
+                tracing::warn!(camera = %shared.camera_id, "keyframes are further apart than max_keyframe_interval_secs: decoding all frames (sampled) until they are not");
+            } else {
+                tracing::info!(camera = %shared.camera_id, "keyframe interval back within limits: keyframes-only decoding");
+            }
+        }
+        match decision.pass {
+            Ok(()) => gst::PadProbeReturn::Ok,
+            Err(reason) => {
+                metrics::frame_dropped(&shared.camera_id, reason);
+                gst::PadProbeReturn::Drop
+            }
+        }
+    });
+}
+
+/// Copies each decoded frame into a pooled buffer and puts it in the camera's slot.
+fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, slot: Arc<FrameSlot>, pool: FramePool) {
+    let mut info_cache: Option<(gst::Caps, gst_video::VideoInfo)> = None;
+    let mut sequence = 0u64;
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else {
+                    return Ok(gst::FlowSuccess::Ok);
+                };
+                let pts = buffer.pts().map(|t| Duration::from_nanos(t.nseconds()));
+                let sampling = shared.gate.lock().unwrap_or_else(|p| p.into_inner()).samples();
+                if sampling && !shared.sampler.lock().unwrap_or_else(|p| p.into_inner()).admit(pts) {
+                    metrics::frame_dropped(&shared.camera_id, DropReason::Sampling);
+                    return Ok(gst::FlowSuccess::Ok);
+                }
+                if info_cache.as_ref().is_none_or(|(c, _)| c != caps) {
+                    let info = gst_video::VideoInfo::from_caps(caps).map_err(|_| gst::FlowError::NotNegotiated)?;
+                    info_cache = Some((caps.to_owned(), info));
+                }
+                let Some((_, info)) = info_cache.as_ref() else { return Err(gst::FlowError::NotNegotiated) };
+                let vframe = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
+                    .map_err(|_| gst::FlowError::Error)?;
+                let (w, h) = (info.width() as usize, info.height() as usize);
+                let row = w * 3;
+                let stride = vframe.plane_stride()[0] as usize;
+                let src = vframe.plane_data(0).map_err(|_| gst::FlowError::Error)?;
+                let mut pixels = pool.take(row * h);
+                // Rows may be padded (stride > width * 3); the frame is delivered packed.
+                for y in 0..h {
+                    pixels[y * row..(y + 1) * row].copy_from_slice(&src[y * stride..y * stride + row]);
+                }
+                sequence += 1;
+                let frame = Frame {
+                    camera_id: Arc::clone(&shared.camera_id),
+                    sequence,
+                    pts,
+                    captured_at: SystemTime::now(),
+                    width: w as u32,
+                    height: h as u32,
+                    pixels,
+                };
+                shared.frames_delivered.fetch_add(1, Ordering::Relaxed);
+                metrics::frame_delivered(&shared.camera_id);
+                if slot.put(frame).is_some() {
+                    metrics::frame_dropped(&shared.camera_id, DropReason::Superseded);
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+}
+
+/// Adds elements to the pipeline, links them in order and starts them.
+fn add_and_link(pipeline: &gst::Pipeline, elements: &[gst::Element], sync: bool) -> Result<(), SourceFailure> {
+    let fail = |what: &str| SourceFailure::new(FailureKind::Setup, what);
+    pipeline.add_many(elements).map_err(|_| fail("cannot add elements to the pipeline"))?;
+    gst::Element::link_many(elements).map_err(|_| fail("cannot link the pipeline"))?;
+    if sync {
+        for e in elements {
+            e.sync_state_with_parent().map_err(|_| fail("cannot start a pipeline element"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Codec named by caps: `video/x-h264`, or RTP caps with `encoding-name=H264`.
+fn codec_of(caps: &gst::CapsRef) -> Option<&'static str> {
+    let s = caps.structure(0)?;
+    let name = match s.name().as_str() {
+        "application/x-rtp" => s.get::<&str>("encoding-name").ok()?.to_ascii_uppercase(),
+        other => other.to_string(),
+    };
+    match name.as_str() {
+        "video/x-h264" | "H264" => Some("h264"),
+        "video/x-h265" | "H265" => Some("h265"),
+        _ => None,
+    }
+}
+
+/// Builds (but does not start) the pipeline for a camera.
+pub fn build(
+    settings: &CameraSettings,
+    slot: Arc<FrameSlot>,
+    pool: FramePool,
+    preroll: Arc<Mutex<PrerollBuffer>>,
+) -> Result<CameraPipeline, SourceFailure> {
+    let shared = Arc::new(PipelineShared {
+        camera_id: Arc::clone(&settings.id),
+        started: Instant::now(),
+        last_unit_ms: AtomicU64::new(0),
+        frames_delivered: AtomicU64::new(0),
+        gate: Mutex::new(DecodeGate::new(settings.decode, settings.max_keyframe_interval)),
+        sampler: Mutex::new(Sampler::new(settings.sample_fps)),
+        preroll,
+        no_video: AtomicBool::new(false),
+    });
+    shared.preroll.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let pipeline = gst::Pipeline::with_name(&format!("camera-{}", settings.id));
+
+    match settings.url.kind() {
+        SourceKind::Test => {
+            let mut elements = test_source(settings)?;
+            elements.extend(codec_tail("h264", &shared, settings, slot, pool)?);
+            add_and_link(&pipeline, &elements, false)?;
+        }
+        SourceKind::File => {
+            let path = settings
+                .url
+                .file_path()
+                .ok_or_else(|| SourceFailure::new(FailureKind::NotFound, "file URL has no local path"))?;
+            if !path.is_file() {
+                return Err(SourceFailure::new(
+                    FailureKind::NotFound,
+                    format!("file {} does not exist", path.display()),
+                ));
+            }
+            let src = make("filesrc", None)?;
+            src.set_property("location", path.to_string_lossy().as_ref());
+            let parsebin = make("parsebin", None)?;
+            add_and_link(&pipeline, &[src, parsebin.clone()], false)?;
+            dynamic_tail(&pipeline, &parsebin, &shared, settings, slot, pool, false);
+        }
+        SourceKind::Rtsp => {
+            let src = make("rtspsrc", None)?;
+            // The address without user info; credentials go in their own properties so
+            // they never appear in a URL that GStreamer might log.
+            src.set_property("location", settings.url.address().as_str());
+            if let Some(c) = settings.url.credentials() {
+                src.set_property("user-id", c.username.as_str());
+                src.set_property("user-pw", c.expose_password());
+            }
+            src.set_property_from_str(
+                "protocols",
+                match settings.transport {
+                    crate::RtspTransport::Tcp => "tcp",
+                    crate::RtspTransport::Udp => "udp",
+                },
+            );
+            src.set_property("latency", settings.latency_ms);
+            // Give up on a dead TCP connection in about the stall timeout, not minutes.
+            src.set_property("tcp-timeout", settings.stall_timeout.as_micros() as u64);
+            pipeline.add(&src).map_err(|_| SourceFailure::new(FailureKind::Setup, "cannot add rtspsrc"))?;
+            dynamic_tail(&pipeline, &src, &shared, settings, slot, pool, true);
+        }
+    }
+    Ok(CameraPipeline { pipeline, shared })
+}
+
+/// Links the codec tail when the source exposes a video pad (rtspsrc, parsebin).
+fn dynamic_tail(
+    pipeline: &gst::Pipeline,
+    source: &gst::Element,
+    shared: &Arc<PipelineShared>,
+    settings: &CameraSettings,
+    slot: Arc<FrameSlot>,
+    pool: FramePool,
+    rtp: bool,
+) {
+    let weak_pipeline = pipeline.downgrade();
+    let shared_pad = Arc::clone(shared);
+    let settings = settings.clone();
+    let linked = Arc::new(AtomicBool::new(false));
+    let linked_pad = Arc::clone(&linked);
+    source.connect_pad_added(move |_, pad| {
+        let Some(pipeline) = weak_pipeline.upgrade() else { return };
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let Some(codec) = codec_of(&caps) else {
+            tracing::debug!(camera = %shared_pad.camera_id, caps = %caps, "ignoring a non-video pad");
+            return;
+        };
+        if linked_pad.swap(true, Ordering::SeqCst) {
+            return; // one video stream per camera
+        }
+        let result = (|| {
+            let mut elements = Vec::new();
+            if rtp {
+                elements.push(make(if codec == "h264" { "rtph264depay" } else { "rtph265depay" }, None)?);
+            }
+            elements.extend(codec_tail(codec, &shared_pad, &settings, slot.clone(), pool.clone())?);
+            add_and_link(&pipeline, &elements, true)?;
+            let sink_pad =
+                elements[0].static_pad("sink").ok_or_else(|| SourceFailure::new(FailureKind::Setup, "no sink pad"))?;
+            pad.link(&sink_pad)
+                .map_err(|e| SourceFailure::new(FailureKind::Setup, format!("cannot link the video pad: {e:?}")))?;
+            Ok::<(), SourceFailure>(())
+        })();
+        if let Err(failure) = result {
+            tracing::error!(camera = %shared_pad.camera_id, "{failure}");
+            let _ = pipeline
+                .post_message(gst::message::Error::builder(gst::CoreError::Negotiation, &failure.message).build());
+        }
+    });
+    let weak_pipeline = pipeline.downgrade();
+    let shared_nmp = Arc::clone(shared);
+    source.connect_no_more_pads(move |_| {
+        if !linked.load(Ordering::SeqCst) {
+            shared_nmp.no_video.store(true, Ordering::SeqCst);
+            if let Some(p) = weak_pipeline.upgrade() {
+                let _ = p.post_message(
+                    gst::message::Error::builder(
+                        gst::StreamError::WrongType,
+                        "the input has no H.264 or H.265 video stream",
+                    )
+                    .build(),
+                );
+            }
+        }
+    });
+}

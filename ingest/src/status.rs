@@ -1,0 +1,40 @@
+//! Camera health as it changes: the `CameraStatus` vocabulary of the event schema.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+pub use proto::v1::CameraState;
+
+/// Sent whenever a camera's state changes.
+#[derive(Debug, Clone)]
+pub struct StatusEvent {
+    pub camera_id: Arc<str>,
+    pub state: CameraState,
+    pub since: SystemTime,
+    /// Redacted; None when the camera is healthy.
+    pub last_error: Option<String>,
+    /// Frames per second delivered, recently.
+    pub fps: f32,
+}
+
+/// Lower-case state name, for logs and metric labels.
+pub fn state_name(state: CameraState) -> &'static str {
+    match state {
+        CameraState::Unspecified => "unspecified",
+        CameraState::Connecting => "connecting",
+        CameraState::Streaming => "streaming",
+        CameraState::Stalled => "stalled",
+        CameraState::Backoff => "backoff",
+        CameraState::AuthFailed => "auth_failed",
+        CameraState::Stopped => "stopped",
+    }
+}
+
+pub const ALL_STATES: [CameraState; 6] = [
+    CameraState::Connecting,
+    CameraState::Streaming,
+    CameraState::Stalled,
+    CameraState::Backoff,
+    CameraState::AuthFailed,
+    CameraState::Stopped,
+];
