@@ -11,6 +11,7 @@ pub mod failure;
 pub mod frame;
 pub mod gate;
 pub mod metrics;
+pub mod nal;
 pub mod pipeline;
 pub mod preroll;
 pub mod settings;

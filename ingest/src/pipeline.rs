@@ -23,6 +23,7 @@ use gstreamer_video::prelude::*;
 use crate::failure::{FailureKind, SourceFailure};
 use crate::frame::{Frame, FramePool, FrameSlot};
 use crate::gate::{DecodeGate, DropReason, Sampler};
+use crate::nal::{self, Codec};
 use crate::preroll::{EncodedUnit, PrerollBuffer};
 use crate::{metrics, CameraSettings, Pacing, SourceKind};
 
@@ -131,21 +132,25 @@ fn codec_tail(
     // Files at recorded speed follow the clock; live sources and `fast` do not wait.
     let sync = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Realtime;
     sink.set_property("sync", sync);
-    install_gate_probe(&au, Arc::clone(shared));
+    let nal_codec = if codec == "h264" { Codec::H264 } else { Codec::H265 };
+    install_gate_probe(&au, nal_codec, Arc::clone(shared));
     install_frame_callback(&sink, Arc::clone(shared), slot, pool);
     Ok(vec![parse, au, dec, convert, sink.upcast()])
 }
 
 /// Feeds the pre-roll and drops what the decode mode says should not be decoded.
-fn install_gate_probe(au: &gst::Element, shared: Arc<PipelineShared>) {
+fn install_gate_probe(au: &gst::Element, codec: Codec, shared: Arc<PipelineShared>) {
     let Some(pad) = au.static_pad("src") else { return };
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
-        let keyframe = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
+        let flagged_key = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
         let pts = buffer.pts().map(|t| Duration::from_nanos(t.nseconds()));
         let now_ms = (shared.started.elapsed().as_millis() as u64).max(1);
         shared.last_unit_ms.store(now_ms, Ordering::Relaxed);
-        if let Ok(map) = buffer.map_readable() {
+        let Ok(map) = buffer.map_readable() else { return gst::PadProbeReturn::Drop };
+        // The bitstream decides (see nal.rs); the flags only when it holds no slice.
+        let keyframe = nal::is_keyframe(codec, map.as_slice()).unwrap_or(flagged_key);
+        {
             metrics::encoded_bytes(&shared.camera_id, map.len());
             let unit = EncodedUnit {
                 pts,

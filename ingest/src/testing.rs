@@ -18,7 +18,8 @@ use gstreamer_rtsp_server::prelude::*;
 /// What a test camera shows.
 #[derive(Debug, Clone)]
 pub enum TestSource {
-    /// A pre-encoded H.264 byte-stream file, looped at `fps`, sent as it is.
+    /// A pre-encoded H.264 byte-stream file, looped at `fps`, sent as it is (split
+    /// into access units once, then timestamped and payloaded; never re-encoded).
     H264File { path: PathBuf, fps: u32 },
     /// A synthetic pattern (`videotestsrc` names: smpte, ball, snow...) encoded live.
     Pattern { pattern: String, width: u32, height: u32, fps: u32, keyframe_interval: u32 },
@@ -60,9 +61,10 @@ impl MountSpec {
     fn launch(&self) -> String {
         let tail = "valve name=valve drop=false ! rtph264pay name=pay0 pt=96 config-interval=1";
         match &self.source {
-            TestSource::H264File { path, fps } => format!(
-                "( multifilesrc location=\"{}\" loop=true caps=\"video/x-h264,stream-format=byte-stream,alignment=au,framerate={fps}/1\" ! h264parse ! {tail} )",
-                path.display()
+            // Fed by `FileFeeder`, which timestamps each access unit (a looped file read
+            // by multifilesrc carries no timestamps, and receivers need them).
+            TestSource::H264File { fps, .. } => format!(
+                "( appsrc name=feed is-live=true format=time caps=\"video/x-h264,stream-format=byte-stream,alignment=au,framerate={fps}/1\" ! h264parse ! {tail} )"
             ),
             TestSource::Pattern { pattern, width, height, fps, keyframe_interval } => format!(
                 "( videotestsrc is-live=true pattern={pattern} ! video/x-raw,width={width},height={height},framerate={fps}/1 \
@@ -70,6 +72,61 @@ impl MountSpec {
             ),
         }
     }
+}
+
+/// A file split into access units once, shared by every mount that serves it.
+struct AccessUnits {
+    units: Vec<gst::Buffer>,
+}
+
+impl AccessUnits {
+    /// Splits an H.264 byte-stream file with GStreamer's own parser.
+    fn load(path: &std::path::Path) -> Result<Arc<Self>, String> {
+        let pipeline = gst::parse::launch(&format!(
+            "filesrc location=\"{}\" ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=out sync=false",
+            path.display()
+        ))
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline".to_string())?;
+        let sink =
+            pipeline.by_name("out").and_then(|e| e.downcast::<gstreamer_app::AppSink>().ok()).ok_or("no appsink")?;
+        pipeline.set_state(gst::State::Playing).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut units = Vec::new();
+        while let Ok(sample) = sink.pull_sample() {
+            if let Some(b) = sample.buffer_owned() {
+                units.push(b);
+            }
+        }
+        let _ = pipeline.set_state(gst::State::Null);
+        if units.is_empty() {
+            return Err(format!("{}: no H.264 access units", path.display()));
+        }
+        Ok(Arc::new(Self { units }))
+    }
+}
+
+/// Pushes a file's access units into a media's appsrc, looping, with timestamps.
+fn attach_feeder(appsrc: gstreamer_app::AppSrc, units: Arc<AccessUnits>, fps: u32) {
+    let frame = gst::ClockTime::from_nseconds(1_000_000_000 / u64::from(fps.max(1)));
+    let mut index = 0u64;
+    appsrc.set_callbacks(
+        gstreamer_app::AppSrcCallbacks::builder()
+            .need_data(move |src, _| {
+                let au = &units.units[(index % units.units.len() as u64) as usize];
+                // A shallow copy: the encoded bytes are shared, never copied or re-encoded.
+                let mut buffer = au.copy();
+                {
+                    let b = buffer.make_mut();
+                    b.set_pts(frame * index);
+                    b.set_dts(frame * index);
+                    b.set_duration(frame);
+                }
+                index += 1;
+                let _ = src.push_buffer(buffer);
+            })
+            .build(),
+    );
 }
 
 /// Valves of the live media of each mount, and whether the mount is stalled.
@@ -137,6 +194,14 @@ impl TestCameraServer {
             }
             server.set_auth(Some(&auth));
         }
+        let mut loaded: HashMap<PathBuf, Arc<AccessUnits>> = HashMap::new();
+        for m in &self.mounts {
+            if let TestSource::H264File { path, .. } = &m.source {
+                if !loaded.contains_key(path) {
+                    loaded.insert(path.clone(), AccessUnits::load(path)?);
+                }
+            }
+        }
         for m in &self.mounts {
             let factory = rtsp::RTSPMediaFactory::new();
             factory.set_launch(&m.launch());
@@ -161,9 +226,18 @@ impl TestCameraServer {
             }
             let faults = Arc::clone(&self.faults);
             let path = m.path.clone();
+            let feed = match &m.source {
+                TestSource::H264File { path, fps } => loaded.get(path).map(|u| (Arc::clone(u), *fps)),
+                TestSource::Pattern { .. } => None,
+            };
             factory.connect_media_configure(move |_, media| {
                 let element = media.element();
                 let Some(bin) = element.downcast_ref::<gst::Bin>() else { return };
+                if let Some((units, fps)) = &feed {
+                    if let Some(src) = bin.by_name("feed").and_then(|e| e.downcast::<gstreamer_app::AppSrc>().ok()) {
+                        attach_feeder(src, Arc::clone(units), *fps);
+                    }
+                }
                 let Some(valve) = bin.by_name("valve") else { return };
                 let mut f = faults.lock().unwrap_or_else(|p| p.into_inner());
                 valve.set_property("drop", f.stalled.get(&path).copied().unwrap_or(false));

@@ -237,3 +237,22 @@ async fn keyframes_mode_decodes_only_keyframes_of_a_file() {
     assert_eq!(frames_delivered_from_footage(DecodeMode::Keyframes).await, 40);
     assert_eq!(frames_delivered_from_footage(DecodeMode::All).await, 795);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyframes_mode_over_rtsp_ignores_repeated_parameter_sets() {
+    // The server repeats SPS/PPS every second (rtph264pay config-interval=1), which the
+    // depayloader flags as keyframes; only the real keyframes, 2 s apart, may pass.
+    let h264 = footage().with_extension("h264");
+    let server = TestCameraServer::start(0, vec![MountSpec::file("/cam", &h264, 10)]).unwrap();
+    let mut cams = Cameras::new();
+    let h = cams.start(settings("gop", &server.url("/cam")));
+    let mut frame = wait_frame(&h, 0, Duration::from_secs(15)).await;
+    for _ in 0..3 {
+        let next = wait_frame(&h, frame.sequence, Duration::from_secs(10)).await;
+        assert_eq!(next.sequence, frame.sequence + 1, "a frame was superseded");
+        let gap = next.pts.unwrap() - frame.pts.unwrap();
+        assert!((1900..=2100).contains(&gap.as_millis()), "frames {gap:?} apart, expected the 2 s GOP");
+        frame = next;
+    }
+    cams.stop().await;
+}

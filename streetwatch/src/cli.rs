@@ -25,6 +25,37 @@ pub enum Command {
     Run(ConfigArg),
     /// Check a config and its environment (model file and sha256, ONNX Runtime, broker) without running.
     Validate(ValidateArgs),
+    /// Serve RTSP test cameras on 127.0.0.1 (looped H.264 file or pattern), with faults from stdin.
+    TestCameras(TestCamerasArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestCamerasArgs {
+    /// Port (0: any free port; the URLs are printed).
+    #[arg(long, default_value_t = 8554)]
+    pub port: u16,
+    /// Number of cameras, served as /cam1 ... /camN.
+    #[arg(long, default_value_t = 1)]
+    pub count: usize,
+    /// Pre-encoded H.264 byte-stream file, looped without re-encoding; default: a synthetic pattern.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Frame rate of the file or pattern.
+    #[arg(long, default_value_t = 10)]
+    pub fps: u32,
+    /// Pattern name (videotestsrc: ball, smpte, snow, ...).
+    #[arg(long, default_value = "ball")]
+    pub pattern: String,
+    #[arg(long, default_value_t = 640)]
+    pub width: u32,
+    #[arg(long, default_value_t = 360)]
+    pub height: u32,
+    /// Pattern keyframe interval in frames; default 2 s.
+    #[arg(long)]
+    pub keyframe_interval: Option<u32>,
+    /// Mount paths that require STREETWATCH_TEST_USER / STREETWATCH_TEST_PASSWORD.
+    #[arg(long)]
+    pub protect: Vec<String>,
 }
 
 #[derive(Debug, Args)]

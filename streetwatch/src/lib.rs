@@ -9,3 +9,4 @@ pub mod config;
 pub mod exit_code;
 pub mod shutdown;
 pub mod telemetry;
+pub mod wiring;

@@ -35,6 +35,12 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::validate::validate(&args).await
         }
+        Command::TestCameras(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), &cli.log_level);
+            tokio::task::spawn_blocking(move || commands::test_cameras::test_cameras(&args))
+                .await
+                .unwrap_or(exit_code::RUNTIME_FAILURE)
+        }
         Command::Run(args) => {
             let config = match config::load(&args.config) {
                 Ok(c) => c,

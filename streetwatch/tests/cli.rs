@@ -75,7 +75,7 @@ polygon = [[0.1, 0.1]]
 
 [[cameras]]
 id = "cam-1"
-url = "rtsp://admin:topsecret@10.0.0.1/x"
+url = "rtsp://admin:topsecret@127.0.0.1:9/x"
 stall_timeout_secs = 0
 "#,
     );
@@ -205,11 +205,24 @@ fn run_serves_health_and_metrics_and_stops_on_sigterm() {
     assert!(metrics.contains("streetwatch_ready 1"), "{metrics}");
     assert!(metrics.contains("streetwatch_cameras_configured 1"), "{metrics}");
     assert!(metrics.contains("streetwatch_build_info{version=\""), "{metrics}");
+    // The test:// camera really streams: frames are ingested and handed over.
+    let metrics = wait_for("ingested frames in /metrics", Duration::from_secs(20), || {
+        let (_, m) = http_get(&addr, "/metrics")?;
+        (m.contains("streetwatch_ingest_frames_total{camera=\"cam-1\"}")
+            && m.contains("streetwatch_ingest_camera_state{camera=\"cam-1\",state=\"streaming\"} 1")
+            && m.contains("streetwatch_pipeline_frames_taken_total{camera=\"cam-1\"}"))
+        .then_some(m)
+    });
+    assert!(
+        metrics.contains("streetwatch_ingest_frames_dropped_total{camera=\"cam-1\",reason=\"not_keyframe\"}"),
+        "{metrics}"
+    );
 
     proc.signal("TERM");
     assert_eq!(proc.wait_exit(Duration::from_secs(15)), 0, "{}", proc.stderr());
     let log = proc.stderr();
     assert!(log.contains("shutting down gracefully") && log.contains("stopped cleanly"), "{log}");
+    assert!(log.contains("state=\"stopped\""), "camera did not stop: {log}");
 }
 
 #[test]
@@ -230,13 +243,13 @@ fn credentials_never_reach_the_logs_in_either_format() {
             r#"
 [[cameras]]
 id = "cam-env"
-url = "rtsp://10.0.0.7:554/ch1"
+url = "rtsp://127.0.0.1:9/ch1"
 username_env = "SW_CLI_TEST_USER"
 password_env = "SW_CLI_TEST_PASS"
 
 [[cameras]]
 id = "cam-inline"
-url = "rtsp://admin:inline-Pa55@10.0.0.8/ch1"
+url = "rtsp://admin:inline-Pa55@127.0.0.1:9/ch1"
 "#,
         );
         let mut cmd = bin();
@@ -253,7 +266,7 @@ url = "rtsp://admin:inline-Pa55@10.0.0.8/ch1"
         assert_eq!(proc.wait_exit(Duration::from_secs(15)), 0);
         let log = proc.stderr();
         assert!(!log.contains("env-Pa55word") && !log.contains("inline-Pa55"), "password in the {format} log:\n{log}");
-        assert!(log.contains("rtsp://***@10.0.0.7:554/ch1"), "{format} log:\n{log}");
+        assert!(log.contains("rtsp://***@127.0.0.1:9/ch1"), "{format} log:\n{log}");
         if format == "json" {
             for line in log.lines().filter(|l| !l.trim().is_empty()) {
                 let v: serde_json::Value =

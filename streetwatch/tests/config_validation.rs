@@ -122,7 +122,7 @@ fn duplicate_and_malformed_ids() {
 
 #[test]
 fn bad_urls_never_echo_credentials() {
-    let text = BASE.replace("test://smpte", "http://admin:hunter2@10.0.0.1/stream");
+    let text = BASE.replace("test://smpte", "http://admin:hunter2@127.0.0.1:9/stream");
     let msgs = assert_paths(&text, &["cameras[0].url"]);
     assert!(msgs[0].contains("unsupported scheme `http`"), "{msgs:?}");
     assert!(!msgs[0].contains("hunter2"));
@@ -135,7 +135,7 @@ fn bad_urls_never_echo_credentials() {
 fn credentials_come_from_the_environment() {
     let text = BASE.replace(
         "url = \"test://smpte\"",
-        "url = \"rtsp://10.0.0.9/ch1\"\nusername_env = \"SW_TEST_CAM_USER_UNSET\"\npassword_env = \"SW_TEST_CAM_PASS_UNSET\"",
+        "url = \"rtsp://127.0.0.1:9/ch1\"\nusername_env = \"SW_TEST_CAM_USER_UNSET\"\npassword_env = \"SW_TEST_CAM_PASS_UNSET\"",
     );
     let msgs = assert_paths(&text, &["cameras[0].username_env", "cameras[0].password_env"]);
     assert!(msgs.iter().any(|m| m.contains("environment variable SW_TEST_CAM_PASS_UNSET is not set")), "{msgs:?}");
@@ -145,7 +145,7 @@ fn credentials_come_from_the_environment() {
     std::env::set_var("SW_TEST_CAM_PASS_SET", "s3cret-pw");
     let text = BASE.replace(
         "url = \"test://smpte\"",
-        "url = \"rtsp://10.0.0.9/ch1\"\nusername_env = \"SW_TEST_CAM_USER_SET\"\npassword_env = \"SW_TEST_CAM_PASS_SET\"",
+        "url = \"rtsp://127.0.0.1:9/ch1\"\nusername_env = \"SW_TEST_CAM_USER_SET\"\npassword_env = \"SW_TEST_CAM_PASS_SET\"",
     );
     let c = load_str(&text, &config_path()).unwrap_or_else(|e| panic!("{e}"));
     let url = &c.cameras[0].url;
@@ -155,7 +155,7 @@ fn credentials_come_from_the_environment() {
 
 #[test]
 fn inline_credentials_warn_but_load() {
-    let text = BASE.replace("test://smpte", "rtsp://admin:pw@10.0.0.9/ch1");
+    let text = BASE.replace("test://smpte", "rtsp://admin:pw@127.0.0.1:9/ch1");
     let c = load_str(&text, &config_path()).unwrap();
     assert_eq!(c.warnings.len(), 1);
     assert_eq!(c.warnings[0].path, "cameras[0].url");

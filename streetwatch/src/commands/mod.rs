@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
 pub mod run;
+pub mod test_cameras;
 pub mod validate;

@@ -1,9 +1,12 @@
 //! `streetwatch run`: start every component, serve health and metrics, and shut
 //! down gracefully on SIGINT/SIGTERM.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use ingest::Doorbell;
+use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -12,6 +15,8 @@ use crate::exit_code;
 use crate::shutdown::watch_signals;
 use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
+use crate::wiring::cameras::start_cameras;
+use crate::wiring::frame_drain::FrameDrain;
 
 pub async fn run(config: Config) -> anyhow::Result<i32> {
     let metrics = install_metrics_recorder()?;
@@ -35,12 +40,14 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
     for w in &config.warnings {
         tracing::warn!("config: {w}");
     }
-    for camera in config.cameras.iter().filter(|c| c.config.enabled) {
-        tracing::info!(camera = %camera.config.id, url = %camera.url, decode = ?camera.config.decode, "camera configured");
-    }
+    ingest::init().map_err(anyhow::Error::msg)?;
+    let doorbell = Arc::new(Doorbell::default());
+    let (status_events, _) = broadcast::channel(1024);
+    let cameras = start_cameras(&config.cameras, &doorbell, &status_events, &shutdown, &mut components);
+    let _drain = FrameDrain::start(cameras.clone(), Arc::clone(&doorbell)).context("cannot start the frame drain")?;
 
     ready.set(true);
-    tracing::info!(instance = %config.service.instance, cameras = config.cameras.len(), "streetwatch running");
+    tracing::info!(instance = %config.service.instance, cameras = cameras.len(), "streetwatch running");
     shutdown.cancelled().await;
     ready.set(false);
 

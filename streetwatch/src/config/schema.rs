@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+// The camera enums are ingest's own, so config names and behaviour cannot drift apart.
+pub use ingest::{DecodeMode, Pacing, RtspTransport};
+
 // ---------------------------------------------------------------- [service]
 
 #[derive(Debug, Clone, Deserialize)]
@@ -262,6 +265,12 @@ pub struct CameraConfig {
     pub stall_timeout_secs: u64,
     #[serde(default = "default_preroll")]
     pub preroll_secs: u64,
+    /// Longest wait between reconnection attempts (exponential backoff from 1 s).
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_secs: u64,
+    /// Wait after the camera refused the credentials.
+    #[serde(default = "default_auth_retry")]
+    pub auth_retry_secs: u64,
     /// For file sources: start again at the end.
     #[serde(default, rename = "loop")]
     pub loop_file: bool,
@@ -295,36 +304,14 @@ fn default_stall_timeout() -> u64 {
 fn default_preroll() -> u64 {
     10
 }
+fn default_max_backoff() -> u64 {
+    8
+}
+fn default_auth_retry() -> u64 {
+    60
+}
 fn default_utc_offset() -> String {
     "+08:00".into()
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum DecodeMode {
-    /// Decode only keyframes: delta frames are dropped before the decoder.
-    #[default]
-    Keyframes,
-    /// Decode everything, deliver at most `sample_fps`.
-    Sampled,
-    /// Decode and deliver everything.
-    All,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum RtspTransport {
-    #[default]
-    Tcp,
-    Udp,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Pacing {
-    #[default]
-    Realtime,
-    Fast,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -337,6 +337,8 @@ fn check_camera(p: &mut Problems, cam: &CameraConfig, at: &str) -> Option<Camera
     );
     p.check(cam.stall_timeout_secs >= 1, &format!("{at}.stall_timeout_secs"), "must be at least 1");
     p.check(cam.preroll_secs <= 120, &format!("{at}.preroll_secs"), "must be at most 120");
+    p.check((1..=600).contains(&cam.max_backoff_secs), &format!("{at}.max_backoff_secs"), "must be between 1 and 600");
+    p.check((1..=3600).contains(&cam.auth_retry_secs), &format!("{at}.auth_retry_secs"), "must be between 1 and 3600");
     if parse_utc_offset(&cam.utc_offset).is_none() {
         p.error(format!("{at}.utc_offset"), format!("`{}` is not an offset like +08:00", cam.utc_offset));
     }

@@ -1,0 +1,160 @@
+//! Is this access unit a keyframe? Decided from the bitstream itself.
+//!
+//! Buffer flags are not enough: `rtph264depay` marks any access unit that carries
+//! SPS/PPS as a keyframe, and many cameras repeat SPS/PPS every second, so a
+//! delta frame would reach the decoder without its references. We look at the first
+//! slice of the access unit instead: H.264 IDR or an I/SI slice; H.265 an IRAP picture.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    H264,
+    H265,
+}
+
+/// NAL units of an Annex-B byte stream: the bytes after each start code.
+fn nal_units(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= data.len() {
+        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let ends: Vec<usize> = starts.iter().skip(1).map(|&s| s - 3).chain(std::iter::once(data.len())).collect();
+    starts.into_iter().zip(ends).map(move |(s, e)| &data[s..e.max(s)])
+}
+
+/// Reads unsigned Exp-Golomb codes from RBSP bytes (emulation prevention removed).
+struct BitReader<'a> {
+    data: &'a [u8],
+    bit: usize,
+}
+
+impl BitReader<'_> {
+    fn read_bit(&mut self) -> Option<u32> {
+        let byte = *self.data.get(self.bit / 8)?;
+        let v = (byte >> (7 - self.bit % 8)) & 1;
+        self.bit += 1;
+        Some(u32::from(v))
+    }
+    fn read_ue(&mut self) -> Option<u32> {
+        let mut zeros = 0;
+        while self.read_bit()? == 0 {
+            zeros += 1;
+            if zeros > 31 {
+                return None;
+            }
+        }
+        let mut v = 0u32;
+        for _ in 0..zeros {
+            v = (v << 1) | self.read_bit()?;
+        }
+        Some((1u32 << zeros) - 1 + v)
+    }
+}
+
+/// The first bytes of a NAL payload with emulation-prevention bytes removed.
+fn rbsp_prefix(payload: &[u8], max: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(max);
+    let mut zeros = 0;
+    for &b in payload.iter().take(max + 4) {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        out.push(b);
+        if out.len() >= max {
+            break;
+        }
+    }
+    out
+}
+
+/// Some(true) for a keyframe, Some(false) for a delta frame, None when the access
+/// unit holds no slice (the caller then trusts the buffer flags).
+pub fn is_keyframe(codec: Codec, access_unit: &[u8]) -> Option<bool> {
+    for nal in nal_units(access_unit) {
+        let Some(&header) = nal.first() else { continue };
+        match codec {
+            Codec::H264 => match header & 0x1f {
+                5 => return Some(true),
+                1 => {
+                    // first_mb_in_slice, then slice_type: 2/7 = I, 4/9 = SI.
+                    let rbsp = rbsp_prefix(&nal[1..], 8);
+                    let mut r = BitReader { data: &rbsp, bit: 0 };
+                    let _first_mb = r.read_ue()?;
+                    let slice_type = r.read_ue()?;
+                    return Some(matches!(slice_type % 5, 2 | 4));
+                }
+                _ => continue,
+            },
+            Codec::H265 => {
+                let nal_type = (header >> 1) & 0x3f;
+                match nal_type {
+                    // BLA, IDR, CRA and reserved IRAP types.
+                    16..=23 => return Some(true),
+                    0..=15 => return Some(false),
+                    _ => continue,
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // 0x67 SPS, 0x68 PPS, 0x65 IDR slice, 0x41 non-IDR slice.
+    const SPS_PPS: [u8; 12] = [0, 0, 0, 1, 0x67, 0x42, 0, 0, 1, 0x68, 0xce, 0x38];
+
+    fn au(slice: &[u8]) -> Vec<u8> {
+        let mut v = SPS_PPS.to_vec();
+        v.extend_from_slice(&[0, 0, 1]);
+        v.extend_from_slice(slice);
+        v
+    }
+
+    #[test]
+    fn idr_is_a_keyframe_even_among_parameter_sets() {
+        assert_eq!(is_keyframe(Codec::H264, &au(&[0x65, 0x88, 0x84])), Some(true));
+    }
+
+    #[test]
+    fn p_slice_with_repeated_sps_pps_is_not_a_keyframe() {
+        // first_mb = 0 ("1"), slice_type = 5 (P, "00110"): bits 1 00110 → 0b1001_1000
+        assert_eq!(is_keyframe(Codec::H264, &au(&[0x41, 0b1001_1000])), Some(false));
+    }
+
+    #[test]
+    fn non_idr_i_slice_is_a_keyframe() {
+        // first_mb = 0 ("1"), slice_type = 7 (I, "0001000"): 1 0001000 → 0b1000_1000
+        assert_eq!(is_keyframe(Codec::H264, &au(&[0x41, 0b1000_1000])), Some(true));
+    }
+
+    #[test]
+    fn no_slice_means_unknown() {
+        assert_eq!(is_keyframe(Codec::H264, &SPS_PPS), None);
+        assert_eq!(is_keyframe(Codec::H264, &[]), None);
+    }
+
+    #[test]
+    fn h265_irap_and_trailing_pictures() {
+        // NAL header: type in bits 1..6 of the first byte. IDR_W_RADL = 19, TRAIL_R = 1, VPS = 32.
+        assert_eq!(is_keyframe(Codec::H265, &[0, 0, 1, 32 << 1, 1, 0, 0, 1, 19 << 1, 1]), Some(true));
+        assert_eq!(is_keyframe(Codec::H265, &[0, 0, 1, 1 << 1, 1]), Some(false));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_garbage(data in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = is_keyframe(Codec::H264, &data);
+            let _ = is_keyframe(Codec::H265, &data);
+        }
+    }
+}
