@@ -130,6 +130,21 @@ prepare_footage() {
   mv "$out/vtest.h264.tmp" "$out/vtest.h264"
 }
 
+# --- Benchmark footage: the same real footage as a 1080p25 camera stream ------------
+# Street cameras send 1080p at 25 fps with a keyframe every 1-2 s; the ingest
+# benchmark serves this file (looped, never re-encoded) as N such cameras.
+prepare_bench_footage() {
+  local out="$CACHE/footage/vtest-1080p25.h264"
+  if [ -f "$out" ]; then step "benchmark footage: present"; return; fi
+  step "benchmark footage: encoding vtest.avi as 1080p25 H.264 (once, about a minute)"
+  gst-launch-1.0 -q filesrc location="$CACHE/footage/vtest.avi" ! avidemux ! decodebin ! videoconvert \
+    ! videoscale ! video/x-raw,width=1920,height=1080 ! videorate ! video/x-raw,framerate=25/1 \
+    ! x264enc speed-preset=veryfast bitrate=4000 key-int-max=50 bframes=0 \
+    ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+    ! filesink location="$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
 # --- Detector model: fetched and converted by the project's own tool ------------------
 prepare_models() {
   "$VENV/bin/python" "$ROOT/models/fetch_model.py" --cache "$CACHE/models"
@@ -141,6 +156,7 @@ install_venv
 install_ort_lib
 install_tansu
 prepare_footage
+prepare_bench_footage
 prepare_models
 
 cat >"$CACHE/env.sh" <<ENV

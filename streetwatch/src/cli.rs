@@ -27,6 +27,36 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve RTSP test cameras on 127.0.0.1 (looped H.264 file or pattern), with faults from stdin.
     TestCameras(TestCamerasArgs),
+    /// Measure ingest CPU and memory per camera, keyframes vs all decode (see BENCHMARKS.md).
+    BenchIngest(BenchIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    #[arg(long, default_value_t = 4)]
+    pub cameras: usize,
+    /// Measured seconds per mode.
+    #[arg(long, default_value_t = 20)]
+    pub secs: u64,
+    /// Seconds of streaming before measuring (fills the 10 s pre-roll).
+    #[arg(long, default_value_t = 12)]
+    pub warmup_secs: u64,
+    /// H.264 byte-stream served by every test camera.
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/footage/vtest-1080p25.h264", value_parser = expand_path)]
+    pub footage: PathBuf,
+    #[arg(long, default_value_t = 25)]
+    pub fps: u32,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Decode modes to measure, in order. Memory is only meaningful for the first
+    /// (freed memory is not returned to the OS between modes).
+    #[arg(long, value_delimiter = ',', default_value = "keyframes,all")]
+    pub modes: Vec<String>,
+}
+
+fn expand_path(s: &str) -> Result<PathBuf, String> {
+    crate::config::expand_env(s, "--footage").map(PathBuf::from).map_err(|e| e.message)
 }
 
 #[derive(Debug, Args)]

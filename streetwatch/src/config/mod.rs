@@ -17,6 +17,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use errors::{ConfigError, ConfigErrors};
+pub use expand::expand as expand_env;
 pub use validate::{Camera, Config};
 
 /// Reads, parses and validates a config file, reporting every problem at once.
