@@ -122,10 +122,12 @@ async fn run_mode(args: &BenchIngestArgs, server: &CameraServer, mode: DecodeMod
     // Warm-up fills the pre-roll (10 s) before memory is read.
     tokio::time::sleep(Duration::from_secs(args.warmup_secs)).await;
     let server_pid = server.child.id().to_string();
-    let (cpu0, srv0, t0) = (cpu_seconds("self").unwrap_or(0.0), cpu_seconds(&server_pid).unwrap_or(0.0), Instant::now());
+    let (cpu0, srv0, t0) =
+        (cpu_seconds("self").unwrap_or(0.0), cpu_seconds(&server_pid).unwrap_or(0.0), Instant::now());
     let frames0: u64 = handles.iter().map(|h| h.slot.doorbell().count()).max().unwrap_or(0);
     tokio::time::sleep(Duration::from_secs(args.secs)).await;
-    let (cpu1, srv1, elapsed) = (cpu_seconds("self").unwrap_or(0.0), cpu_seconds(&server_pid).unwrap_or(0.0), t0.elapsed());
+    let (cpu1, srv1, elapsed) =
+        (cpu_seconds("self").unwrap_or(0.0), cpu_seconds(&server_pid).unwrap_or(0.0), t0.elapsed());
     let frames1: u64 = handles.iter().map(|h| h.slot.doorbell().count()).max().unwrap_or(0);
     let rss_after = rss_bytes().unwrap_or(0);
     shutdown.cancel();
@@ -192,7 +194,12 @@ pub async fn bench_ingest(args: &BenchIngestArgs) -> i32 {
     for r in &results {
         println!(
             "| {} | {} | {:.2} | {:.2} | {:.1} | {:.2} |",
-            r.mode, r.cameras, r.cpu_percent_per_camera, r.frames_per_camera_per_second, r.rss_growth_per_camera_mb, r.server_cpu_percent_per_camera
+            r.mode,
+            r.cameras,
+            r.cpu_percent_per_camera,
+            r.frames_per_camera_per_second,
+            r.rss_growth_per_camera_mb,
+            r.server_cpu_percent_per_camera
         );
     }
     let cpu_of = |mode: &str| results.iter().find(|r| r.mode == mode).map(|r| r.cpu_percent_per_camera);
