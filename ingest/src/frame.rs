@@ -1,14 +1,18 @@
 //! Frames handed from ingest to the detector.
 //!
-//! Pixels live in buffers recycled through a small per-camera pool, so steady-state
-//! ingest allocates nothing per frame. Handover is a per-camera slot where the newest
-//! frame wins: a detector that falls behind sees fresh frames, never a backlog.
+//! A frame's pixels are the converter's own output buffer, handed over without a
+//! copy (GStreamer's buffer pool recycles it once the frame is dropped); the type is
+//! opaque, so consumers see bytes, never GStreamer. Handover is a per-camera slot
+//! where the newest frame wins: a detector that falls behind sees fresh frames,
+//! never a backlog.
 
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
-/// A decoded frame, BGR, 8 bits per channel, rows packed (`stride == width * 3`).
+use gstreamer as gst;
+
+/// A decoded frame, BGR, 8 bits per channel. Row `y` starts at `y * stride`.
 pub struct Frame {
     pub camera_id: Arc<str>,
     /// Per camera, increasing by one for every frame delivered (drops leave gaps).
@@ -19,7 +23,9 @@ pub struct Frame {
     pub captured_at: SystemTime,
     pub width: u32,
     pub height: u32,
-    pub pixels: PooledPixels,
+    /// Bytes per row, at least `width * 3` (rows may be padded).
+    pub stride: usize,
+    pub pixels: Pixels,
 }
 
 impl std::fmt::Debug for Frame {
@@ -33,69 +39,31 @@ impl std::fmt::Debug for Frame {
     }
 }
 
-/// Recycles pixel buffers; at most `capacity` idle buffers are kept.
-#[derive(Clone)]
-pub struct FramePool {
-    idle: Arc<Mutex<Vec<Vec<u8>>>>,
-    capacity: usize,
+/// Pixel bytes: a decoded buffer from the pipeline (zero-copy), or owned bytes
+/// (tests, stills).
+pub struct Pixels(PixelStore);
+
+enum PixelStore {
+    Owned(Vec<u8>),
+    Mapped(gst::MappedBuffer<gst::buffer::Readable>),
 }
 
-impl FramePool {
-    pub fn new(capacity: usize) -> Self {
-        Self { idle: Arc::new(Mutex::new(Vec::new())), capacity }
+impl Pixels {
+    pub fn owned(bytes: Vec<u8>) -> Self {
+        Self(PixelStore::Owned(bytes))
     }
 
-    /// A buffer of exactly `len` bytes (contents unspecified).
-    pub fn take(&self, len: usize) -> PooledPixels {
-        let mut buf = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
-        buf.resize(len, 0);
-        PooledPixels { buf, pool: Some(self.clone()) }
-    }
-
-    fn give_back(&self, mut buf: Vec<u8>) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < self.capacity {
-            buf.clear();
-            idle.push(buf);
-        }
-    }
-
-    #[cfg(test)]
-    fn idle_count(&self) -> usize {
-        self.idle.lock().unwrap().len()
+    pub(crate) fn mapped(buffer: gst::MappedBuffer<gst::buffer::Readable>) -> Self {
+        Self(PixelStore::Mapped(buffer))
     }
 }
 
-/// Pixel bytes that go back to their pool when dropped.
-pub struct PooledPixels {
-    buf: Vec<u8>,
-    pool: Option<FramePool>,
-}
-
-impl PooledPixels {
-    /// Pixels not from a pool (tests, stills).
-    pub fn unpooled(buf: Vec<u8>) -> Self {
-        Self { buf, pool: None }
-    }
-}
-
-impl Deref for PooledPixels {
+impl Deref for Pixels {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.buf
-    }
-}
-
-impl DerefMut for PooledPixels {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.buf
-    }
-}
-
-impl Drop for PooledPixels {
-    fn drop(&mut self) {
-        if let Some(pool) = self.pool.take() {
-            pool.give_back(std::mem::take(&mut self.buf));
+        match &self.0 {
+            PixelStore::Owned(v) => v,
+            PixelStore::Mapped(m) => m.as_slice(),
         }
     }
 }
@@ -156,7 +124,7 @@ impl FrameSlot {
 mod tests {
     use super::*;
 
-    fn frame(pool: &FramePool, seq: u64) -> Frame {
+    fn frame(seq: u64) -> Frame {
         Frame {
             camera_id: "c".into(),
             sequence: seq,
@@ -164,29 +132,17 @@ mod tests {
             captured_at: SystemTime::now(),
             width: 2,
             height: 2,
-            pixels: pool.take(12),
+            stride: 6,
+            pixels: Pixels::owned(vec![0; 12]),
         }
-    }
-
-    #[test]
-    fn pool_recycles_buffers() {
-        let pool = FramePool::new(2);
-        let a = pool.take(100);
-        let ptr = a.as_ptr();
-        drop(a);
-        assert_eq!(pool.idle_count(), 1);
-        let b = pool.take(100);
-        assert_eq!(b.as_ptr(), ptr, "buffer was not reused");
-        assert_eq!(b.len(), 100);
     }
 
     #[test]
     fn slot_keeps_only_the_newest_and_rings() {
         let bell = Arc::new(Doorbell::default());
         let slot = FrameSlot::new(bell.clone());
-        let pool = FramePool::new(4);
-        assert!(slot.put(frame(&pool, 1)).is_none());
-        let replaced = slot.put(frame(&pool, 2)).expect("first frame is superseded");
+        assert!(slot.put(frame(1)).is_none());
+        let replaced = slot.put(frame(2)).expect("first frame is superseded");
         assert_eq!(replaced.sequence, 1);
         assert_eq!(bell.count(), 2);
         assert_eq!(slot.take().unwrap().sequence, 2);

@@ -21,7 +21,7 @@ pub mod testing;
 
 pub use camera_url::{redact_credentials, CameraUrl, CameraUrlError, Credentials, SourceKind};
 pub use failure::{FailureKind, SourceFailure};
-pub use frame::{Doorbell, Frame, FramePool, FrameSlot};
+pub use frame::{Doorbell, Frame, FrameSlot, Pixels};
 pub use settings::{CameraSettings, DecodeMode, Pacing, RetryPolicy, RtspTransport};
 pub use status::{CameraState, StatusEvent};
 pub use supervisor::{CameraHandle, CameraWorker};

@@ -18,10 +18,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
-use gstreamer_video::prelude::*;
 
 use crate::failure::{FailureKind, SourceFailure};
-use crate::frame::{Frame, FramePool, FrameSlot};
+use crate::frame::{Frame, FrameSlot, Pixels};
 use crate::gate::{DecodeGate, DropReason, Sampler};
 use crate::nal::{self, Codec};
 use crate::preroll::{EncodedUnit, PrerollBuffer};
@@ -103,7 +102,6 @@ fn codec_tail(
     shared: &Arc<PipelineShared>,
     settings: &CameraSettings,
     slot: Arc<FrameSlot>,
-    pool: FramePool,
 ) -> Result<Vec<gst::Element>, SourceFailure> {
     let (parser, decoder, caps_name) = match codec {
         "h264" => ("h264parse", "avdec_h264", "video/x-h264"),
@@ -134,7 +132,7 @@ fn codec_tail(
     sink.set_property("sync", sync);
     let nal_codec = if codec == "h264" { Codec::H264 } else { Codec::H265 };
     install_gate_probe(&au, nal_codec, Arc::clone(shared));
-    install_frame_callback(&sink, Arc::clone(shared), slot, pool);
+    install_frame_callback(&sink, Arc::clone(shared), slot);
     Ok(vec![parse, au, dec, convert, sink.upcast()])
 }
 
@@ -181,18 +179,18 @@ fn install_gate_probe(au: &gst::Element, codec: Codec, shared: Arc<PipelineShare
     });
 }
 
-/// Copies each decoded frame into a pooled buffer and puts it in the camera's slot.
-fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, slot: Arc<FrameSlot>, pool: FramePool) {
+/// Hands each decoded frame, without a copy, to the camera's slot.
+fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, slot: Arc<FrameSlot>) {
     let mut info_cache: Option<(gst::Caps, gst_video::VideoInfo)> = None;
     let mut sequence = 0u64;
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else {
+                let (Some(pts), Some(caps)) = (sample.buffer().map(|b| b.pts()), sample.caps()) else {
                     return Ok(gst::FlowSuccess::Ok);
                 };
-                let pts = buffer.pts().map(|t| Duration::from_nanos(t.nseconds()));
+                let pts = pts.map(|t| Duration::from_nanos(t.nseconds()));
                 let sampling = shared.gate.lock().unwrap_or_else(|p| p.into_inner()).samples();
                 if sampling && !shared.sampler.lock().unwrap_or_else(|p| p.into_inner()).admit(pts) {
                     metrics::frame_dropped(&shared.camera_id, DropReason::Sampling);
@@ -203,16 +201,12 @@ fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, 
                     info_cache = Some((caps.to_owned(), info));
                 }
                 let Some((_, info)) = info_cache.as_ref() else { return Err(gst::FlowError::NotNegotiated) };
-                let vframe = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
-                    .map_err(|_| gst::FlowError::Error)?;
-                let (w, h) = (info.width() as usize, info.height() as usize);
-                let row = w * 3;
-                let stride = vframe.plane_stride()[0] as usize;
-                let src = vframe.plane_data(0).map_err(|_| gst::FlowError::Error)?;
-                let mut pixels = pool.take(row * h);
-                // Rows may be padded (stride > width * 3); the frame is delivered packed.
-                for y in 0..h {
-                    pixels[y * row..(y + 1) * row].copy_from_slice(&src[y * stride..y * stride + row]);
+                let (width, height, stride) = (info.width(), info.height(), info.stride()[0] as usize);
+                // BGR is one plane at offset 0; the mapping covers every row.
+                let Some(buffer) = sample.buffer_owned() else { return Ok(gst::FlowSuccess::Ok) };
+                let mapped = buffer.into_mapped_buffer_readable().map_err(|_| gst::FlowError::Error)?;
+                if mapped.len() < stride * height as usize {
+                    return Err(gst::FlowError::Error);
                 }
                 sequence += 1;
                 let frame = Frame {
@@ -220,9 +214,10 @@ fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, 
                     sequence,
                     pts,
                     captured_at: SystemTime::now(),
-                    width: w as u32,
-                    height: h as u32,
-                    pixels,
+                    width,
+                    height,
+                    stride,
+                    pixels: Pixels::mapped(mapped),
                 };
                 shared.frames_delivered.fetch_add(1, Ordering::Relaxed);
                 metrics::frame_delivered(&shared.camera_id);
@@ -266,7 +261,6 @@ fn codec_of(caps: &gst::CapsRef) -> Option<&'static str> {
 pub fn build(
     settings: &CameraSettings,
     slot: Arc<FrameSlot>,
-    pool: FramePool,
     preroll: Arc<Mutex<PrerollBuffer>>,
 ) -> Result<CameraPipeline, SourceFailure> {
     let shared = Arc::new(PipelineShared {
@@ -285,7 +279,7 @@ pub fn build(
     match settings.url.kind() {
         SourceKind::Test => {
             let mut elements = test_source(settings)?;
-            elements.extend(codec_tail("h264", &shared, settings, slot, pool)?);
+            elements.extend(codec_tail("h264", &shared, settings, slot)?);
             add_and_link(&pipeline, &elements, false)?;
         }
         SourceKind::File => {
@@ -303,7 +297,7 @@ pub fn build(
             src.set_property("location", path.to_string_lossy().as_ref());
             let parsebin = make("parsebin", None)?;
             add_and_link(&pipeline, &[src, parsebin.clone()], false)?;
-            dynamic_tail(&pipeline, &parsebin, &shared, settings, slot, pool, false);
+            dynamic_tail(&pipeline, &parsebin, &shared, settings, slot, false);
         }
         SourceKind::Rtsp => {
             let src = make("rtspsrc", None)?;
@@ -325,7 +319,7 @@ pub fn build(
             // Give up on a dead TCP connection in about the stall timeout, not minutes.
             src.set_property("tcp-timeout", settings.stall_timeout.as_micros() as u64);
             pipeline.add(&src).map_err(|_| SourceFailure::new(FailureKind::Setup, "cannot add rtspsrc"))?;
-            dynamic_tail(&pipeline, &src, &shared, settings, slot, pool, true);
+            dynamic_tail(&pipeline, &src, &shared, settings, slot, true);
         }
     }
     Ok(CameraPipeline { pipeline, shared })
@@ -338,7 +332,6 @@ fn dynamic_tail(
     shared: &Arc<PipelineShared>,
     settings: &CameraSettings,
     slot: Arc<FrameSlot>,
-    pool: FramePool,
     rtp: bool,
 ) {
     let weak_pipeline = pipeline.downgrade();
@@ -361,7 +354,7 @@ fn dynamic_tail(
             if rtp {
                 elements.push(make(if codec == "h264" { "rtph264depay" } else { "rtph265depay" }, None)?);
             }
-            elements.extend(codec_tail(codec, &shared_pad, &settings, slot.clone(), pool.clone())?);
+            elements.extend(codec_tail(codec, &shared_pad, &settings, slot.clone())?);
             add_and_link(&pipeline, &elements, true)?;
             let sink_pad =
                 elements[0].static_pad("sink").ok_or_else(|| SourceFailure::new(FailureKind::Setup, "no sink pad"))?;

@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::failure::{FailureKind, SourceFailure};
-use crate::frame::{Doorbell, FramePool, FrameSlot};
+use crate::frame::{Doorbell, FrameSlot};
 use crate::pipeline::{self, CameraPipeline};
 use crate::preroll::PrerollBuffer;
 use crate::status::{state_name, CameraState, StatusEvent};
@@ -38,7 +38,6 @@ pub struct CameraHandle {
 pub struct CameraWorker {
     settings: CameraSettings,
     slot: Arc<FrameSlot>,
-    pool: FramePool,
     preroll: Arc<Mutex<PrerollBuffer>>,
     status: watch::Sender<StatusEvent>,
     events: broadcast::Sender<StatusEvent>,
@@ -99,7 +98,7 @@ impl CameraWorker {
             preroll: Arc::clone(&preroll),
             status: status_rx,
         };
-        (Self { settings, slot, pool: FramePool::new(3), preroll, status, events }, handle)
+        (Self { settings, slot, preroll, status, events }, handle)
     }
 
     fn set_state(&self, state: CameraState, error: Option<String>) {
@@ -189,12 +188,10 @@ impl CameraWorker {
     }
 
     async fn run_once(&self, shutdown: &CancellationToken) -> Outcome {
-        let cp =
-            match pipeline::build(&self.settings, Arc::clone(&self.slot), self.pool.clone(), Arc::clone(&self.preroll))
-            {
-                Ok(p) => p,
-                Err(f) => return Outcome::Failed(f),
-            };
+        let cp = match pipeline::build(&self.settings, Arc::clone(&self.slot), Arc::clone(&self.preroll)) {
+            Ok(p) => p,
+            Err(f) => return Outcome::Failed(f),
+        };
         let outcome = self.watch(&cp, shutdown).await;
         stop_pipeline(cp.pipeline, &self.settings.id).await;
         outcome

@@ -99,7 +99,7 @@ async fn frames_arrive_from_an_rtsp_test_camera() {
     wait_state(&h, CameraState::Streaming, Duration::from_secs(15)).await;
     let f = wait_frame(&h, 0, Duration::from_secs(10)).await;
     assert_eq!((f.width, f.height), (320, 240));
-    assert_eq!(f.pixels.len(), 320 * 240 * 3);
+    assert!(f.stride >= 320 * 3 && f.pixels.len() >= f.stride * 240);
     assert_eq!(&*f.camera_id, "cam1");
     // The ball pattern is not a blank frame.
     assert!(f.pixels.iter().any(|&p| p > 100) && f.pixels.iter().any(|&p| p < 50));
