@@ -256,3 +256,98 @@ async fn keyframes_mode_over_rtsp_ignores_repeated_parameter_sets() {
     }
     cams.stop().await;
 }
+
+/// Writes a short H.265 Matroska file with GStreamer: 50 frames, a keyframe every 10.
+fn write_h265_mkv(path: &std::path::Path) {
+    use gstreamer::prelude::*;
+    ingest::init().unwrap();
+    let p = gstreamer::parse::launch(&format!(
+        "videotestsrc num-buffers=50 pattern=ball ! video/x-raw,width=320,height=240,framerate=10/1 \
+         ! x265enc key-int-max=10 speed-preset=ultrafast ! h265parse ! matroskamux ! filesink location=\"{}\"",
+        path.display()
+    ))
+    .unwrap();
+    p.set_state(gstreamer::State::Playing).unwrap();
+    let bus = p.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(
+            gstreamer::ClockTime::from_seconds(60),
+            &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error],
+        )
+        .expect("encoder finished");
+    assert!(matches!(msg.view(), gstreamer::MessageView::Eos(_)), "encoding failed: {msg:?}");
+    p.set_state(gstreamer::State::Null).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h265_in_matroska_decodes_in_both_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mkv = dir.path().join("clip.mkv");
+    write_h265_mkv(&mkv);
+    for (mode, expected) in [(DecodeMode::Keyframes, 5), (DecodeMode::All, 50)] {
+        let mut cams = Cameras::new();
+        let mut s = settings("h265", &format!("file://{}", mkv.display()));
+        s.decode = mode;
+        s.pacing = Pacing::Fast;
+        let h = cams.start(s);
+        let mut last = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while h.status.borrow().state != CameraState::Stopped {
+            if let Some(f) = h.slot.take() {
+                assert_eq!((f.width, f.height), (320, 240));
+                last = f.sequence;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "H.265 file did not finish; {:?}", *h.status.borrow());
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        if let Some(f) = h.slot.take() {
+            last = f.sequence;
+        }
+        assert_eq!(last, expected, "{mode:?}");
+        cams.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_over_udp_delivers_frames() {
+    let server = TestCameraServer::start(0, vec![MountSpec::pattern("/udp")]).unwrap();
+    let mut cams = Cameras::new();
+    let mut s = settings("udp", &server.url("/udp"));
+    s.transport = ingest::RtspTransport::Udp;
+    let h = cams.start(s);
+    wait_state(&h, CameraState::Streaming, Duration::from_secs(15)).await;
+    let f = wait_frame(&h, 0, Duration::from_secs(10)).await;
+    wait_frame(&h, f.sequence, Duration::from_secs(10)).await;
+    cams.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sparse_keyframes_fall_back_to_sampled_decoding() {
+    // A keyframe every 3 s, more than the 2 s allowed: after the second keyframe the
+    // camera decodes everything and delivers about sample_fps (2) frames per second.
+    let mut mount = MountSpec::pattern("/sparse");
+    mount.source = ingest::testing::TestSource::Pattern {
+        pattern: "ball".into(),
+        width: 320,
+        height: 240,
+        fps: 10,
+        keyframe_interval: 30,
+    };
+    let server = TestCameraServer::start(0, vec![mount]).unwrap();
+    let mut cams = Cameras::new();
+    let mut s = settings("sparse", &server.url("/sparse"));
+    s.max_keyframe_interval = Duration::from_secs(2);
+    s.sample_fps = 2.0;
+    let h = cams.start(s);
+    let mut frame = wait_frame(&h, 0, Duration::from_secs(15)).await;
+    let mut gaps = Vec::new();
+    for _ in 0..8 {
+        let next = wait_frame(&h, frame.sequence, Duration::from_secs(10)).await;
+        gaps.push(next.pts.unwrap().saturating_sub(frame.pts.unwrap()));
+        frame = next;
+    }
+    // Before the fallback, frames come 3 s apart; after it, about 0.5 s apart.
+    let sampled = gaps.iter().filter(|g| g.as_millis() <= 700).count();
+    assert!(sampled >= 5, "expected sampled frames after the fallback, gaps {gaps:?}");
+    cams.stop().await;
+}
