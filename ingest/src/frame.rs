@@ -93,15 +93,22 @@ impl Doorbell {
     }
 }
 
-/// One camera's handover slot: holds at most one frame, the newest.
+/// One camera's handover slot: holds at most one frame, the newest. It also numbers
+/// the camera's frames, so sequence numbers keep increasing across pipeline restarts.
 pub struct FrameSlot {
     frame: Mutex<Option<Frame>>,
     doorbell: Arc<Doorbell>,
+    sequence: std::sync::atomic::AtomicU64,
 }
 
 impl FrameSlot {
     pub fn new(doorbell: Arc<Doorbell>) -> Self {
-        Self { frame: Mutex::new(None), doorbell }
+        Self { frame: Mutex::new(None), doorbell, sequence: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// The sequence number for the next frame of this camera (1, 2, ...).
+    pub fn next_sequence(&self) -> u64 {
+        self.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
     }
 
     /// Puts a frame in; returns the one it replaced, which the caller counts as dropped.

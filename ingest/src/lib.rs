@@ -10,6 +10,7 @@ pub mod camera_url;
 pub mod failure;
 pub mod frame;
 pub mod gate;
+pub mod keyframe_decoder;
 pub mod metrics;
 pub mod nal;
 pub mod pipeline;

@@ -22,6 +22,7 @@ use gstreamer_video as gst_video;
 use crate::failure::{FailureKind, SourceFailure};
 use crate::frame::{Frame, FrameSlot, Pixels};
 use crate::gate::{DecodeGate, DropReason, Sampler};
+use crate::keyframe_decoder::{DecodeJob, KeyframeDecoderPool};
 use crate::nal::{self, Codec};
 use crate::preroll::{EncodedUnit, PrerollBuffer};
 use crate::{metrics, CameraSettings, Pacing, SourceKind};
@@ -32,12 +33,16 @@ pub struct PipelineShared {
     started: Instant,
     /// Milliseconds after `started` when the last encoded unit arrived; 0 = none yet.
     last_unit_ms: AtomicU64,
-    pub frames_delivered: AtomicU64,
+    /// Shared with the keyframe decoders, which deliver on the camera's behalf.
+    pub frames_delivered: Arc<AtomicU64>,
     pub gate: Mutex<DecodeGate>,
     sampler: Mutex<Sampler>,
     pub preroll: Arc<Mutex<PrerollBuffer>>,
     /// Set by the source when the stream has no usable video.
     pub no_video: AtomicBool,
+    /// The stream's last parameter sets (SPS/PPS...), put in front of keyframes that
+    /// come without them (an H.265 CRA, for one) before they go to a shared decoder.
+    pub parameter_sets: Mutex<Option<Arc<[u8]>>>,
 }
 
 impl PipelineShared {
@@ -131,13 +136,25 @@ fn codec_tail(
     let sync = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Realtime;
     sink.set_property("sync", sync);
     let nal_codec = if codec == "h264" { Codec::H264 } else { Codec::H265 };
-    install_gate_probe(&au, nal_codec, Arc::clone(shared));
-    install_frame_callback(&sink, Arc::clone(shared), slot);
+    // A file played as fast as possible waits for the decoders instead of dropping.
+    let backpressure = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Fast;
+    install_gate_probe(&au, nal_codec, Arc::clone(shared), Arc::clone(&slot), backpressure);
+    install_frame_callback(&sink, Arc::clone(shared), Arc::clone(&slot));
     Ok(vec![parse, au, dec, convert, sink.upcast()])
 }
 
 /// Feeds the pre-roll and drops what the decode mode says should not be decoded.
-fn install_gate_probe(au: &gst::Element, codec: Codec, shared: Arc<PipelineShared>) {
+/// In keyframes mode, H.264 keyframes go to the shared decoder pool and nothing goes
+/// downstream; while decoding everything (sampled, all, or the keyframes fallback),
+/// and for H.265, units go downstream to the camera's own decoder.
+fn install_gate_probe(
+    au: &gst::Element,
+    codec: Codec,
+    shared: Arc<PipelineShared>,
+    slot: Arc<FrameSlot>,
+    backpressure: bool,
+) {
+    let pool = Arc::clone(KeyframeDecoderPool::global());
     let Some(pad) = au.static_pad("src") else { return };
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
@@ -148,20 +165,25 @@ fn install_gate_probe(au: &gst::Element, codec: Codec, shared: Arc<PipelineShare
         let Ok(map) = buffer.map_readable() else { return gst::PadProbeReturn::Drop };
         // The bitstream decides (see nal.rs); the flags only when it holds no slice.
         let keyframe = nal::is_keyframe(codec, map.as_slice()).unwrap_or(flagged_key);
+        metrics::encoded_bytes(&shared.camera_id, map.len());
+        let data: Arc<[u8]> = Arc::from(map.as_slice());
         {
-            metrics::encoded_bytes(&shared.camera_id, map.len());
             let unit = EncodedUnit {
                 pts,
                 dts: buffer.dts().map(|t| Duration::from_nanos(t.nseconds())),
                 duration: buffer.duration().map(|t| Duration::from_nanos(t.nseconds())),
                 keyframe,
-                data: Arc::from(map.as_slice()),
+                data: Arc::clone(&data),
             };
             let mut preroll = shared.preroll.lock().unwrap_or_else(|p| p.into_inner());
             preroll.push(unit);
             metrics::preroll_bytes(&shared.camera_id, preroll.bytes());
         }
-        let decision = shared.gate.lock().unwrap_or_else(|p| p.into_inner()).on_unit(keyframe, pts);
+        let (decision, decodes_all) = {
+            let mut gate = shared.gate.lock().unwrap_or_else(|p| p.into_inner());
+            let d = gate.on_unit(keyframe, pts);
+            (d, gate.decodes_all())
+        };
         if let Some(fallback) = decision.fallback_changed {
             if fallback {
                 tracing::warn!(camera = %shared.camera_id, "keyframes are further apart than max_keyframe_interval_secs: decoding all frames (sampled) until they are not");
@@ -170,6 +192,20 @@ fn install_gate_probe(au: &gst::Element, codec: Codec, shared: Arc<PipelineShare
             }
         }
         match decision.pass {
+            // H.265 keyframes stay with the camera's own decoder: libav's HEVC decoder,
+            // shared, gave no picture for CRA keyframes of another stream position.
+            Ok(()) if keyframe && !decodes_all && codec == Codec::H264 => {
+                let data = with_parameter_sets(&shared, codec, data);
+                pool.submit(DecodeJob {
+                    camera_id: Arc::clone(&shared.camera_id),
+                    slot: Arc::clone(&slot),
+                    codec,
+                    pts,
+                    data,
+                    delivered: Arc::clone(&shared.frames_delivered),
+                }, backpressure);
+                gst::PadProbeReturn::Drop
+            }
             Ok(()) => gst::PadProbeReturn::Ok,
             Err(reason) => {
                 metrics::frame_dropped(&shared.camera_id, reason);
@@ -179,10 +215,30 @@ fn install_gate_probe(au: &gst::Element, codec: Codec, shared: Arc<PipelineShare
     });
 }
 
+/// A keyframe that a decoder can start from on its own: the camera's last parameter
+/// sets are put in front when it carries none.
+fn with_parameter_sets(shared: &PipelineShared, codec: Codec, keyframe: Arc<[u8]>) -> Arc<[u8]> {
+    let mut cached = shared.parameter_sets.lock().unwrap_or_else(|p| p.into_inner());
+    match nal::parameter_sets(codec, &keyframe) {
+        Some(ps) => {
+            *cached = Some(Arc::from(ps));
+            keyframe
+        }
+        None => match cached.as_ref() {
+            Some(ps) => {
+                let mut joined = Vec::with_capacity(ps.len() + keyframe.len());
+                joined.extend_from_slice(ps);
+                joined.extend_from_slice(&keyframe);
+                Arc::from(joined)
+            }
+            None => keyframe,
+        },
+    }
+}
+
 /// Hands each decoded frame, without a copy, to the camera's slot.
 fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, slot: Arc<FrameSlot>) {
     let mut info_cache: Option<(gst::Caps, gst_video::VideoInfo)> = None;
-    let mut sequence = 0u64;
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
@@ -208,10 +264,9 @@ fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, 
                 if mapped.len() < stride * height as usize {
                     return Err(gst::FlowError::Error);
                 }
-                sequence += 1;
                 let frame = Frame {
                     camera_id: Arc::clone(&shared.camera_id),
-                    sequence,
+                    sequence: slot.next_sequence(),
                     pts,
                     captured_at: SystemTime::now(),
                     width,
@@ -267,11 +322,12 @@ pub fn build(
         camera_id: Arc::clone(&settings.id),
         started: Instant::now(),
         last_unit_ms: AtomicU64::new(0),
-        frames_delivered: AtomicU64::new(0),
+        frames_delivered: Arc::new(AtomicU64::new(0)),
         gate: Mutex::new(DecodeGate::new(settings.decode, settings.max_keyframe_interval)),
         sampler: Mutex::new(Sampler::new(settings.sample_fps)),
         preroll,
         no_video: AtomicBool::new(false),
+        parameter_sets: Mutex::new(None),
     });
     shared.preroll.lock().unwrap_or_else(|p| p.into_inner()).clear();
     let pipeline = gst::Pipeline::with_name(&format!("camera-{}", settings.id));

@@ -158,6 +158,10 @@ impl CameraWorker {
                     return;
                 }
                 Outcome::Finished => {
+                    // Its last keyframes may still be in the shared decoders.
+                    let id = Arc::clone(&camera);
+                    let pool = Arc::clone(crate::keyframe_decoder::KeyframeDecoderPool::global());
+                    let _ = tokio::task::spawn_blocking(move || pool.wait_idle(&id, Duration::from_secs(10))).await;
                     tracing::info!(camera = %camera, "file played to its end; camera stopped (set loop = true to repeat)");
                     self.set_state(CameraState::Stopped, None);
                     return;
