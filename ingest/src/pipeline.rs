@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! source head (rtspsrc ! depay | filesrc ! parsebin | videotestsrc ! x264enc)
-//!   ! h26xparse ! byte-stream/au  ──probe: pre-roll + decode gate──►
+//!   ! h26xparse ! byte-stream/au ! identity (clock pacing for realtime files)
+//!   ──probe: pre-roll + decode gate──► H.264 keyframes to the shared decoders
 //!   ! avdec_h26x ! videoconvert ! BGR ! appsink (1 buffer, drop old)
 //! ```
 //!
@@ -132,15 +133,20 @@ fn codec_tail(
         .max_buffers(1)
         .drop(true)
         .build();
-    // Files at recorded speed follow the clock; live sources and `fast` do not wait.
-    let sync = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Realtime;
-    sink.set_property("sync", sync);
+    // Files at recorded speed follow the clock. The pacing happens on the encoded
+    // stream, before the gate: in keyframes mode nothing may reach the appsink at all
+    // (keyframes go to the shared decoders), so the sink cannot be what paces.
+    // Live sources and `fast` files do not wait.
+    let realtime_file = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Realtime;
+    sink.set_property("sync", false);
+    let pace = make("identity", None)?;
+    pace.set_property("sync", realtime_file);
     let nal_codec = if codec == "h264" { Codec::H264 } else { Codec::H265 };
     // A file played as fast as possible waits for the decoders instead of dropping.
     let backpressure = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Fast;
-    install_gate_probe(&au, nal_codec, Arc::clone(shared), Arc::clone(&slot), backpressure);
+    install_gate_probe(&pace, nal_codec, Arc::clone(shared), Arc::clone(&slot), backpressure);
     install_frame_callback(&sink, Arc::clone(shared), Arc::clone(&slot));
-    Ok(vec![parse, au, dec, convert, sink.upcast()])
+    Ok(vec![parse, au, pace, dec, convert, sink.upcast()])
 }
 
 /// Feeds the pre-roll and drops what the decode mode says should not be decoded.

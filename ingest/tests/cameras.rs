@@ -351,3 +351,26 @@ async fn sparse_keyframes_fall_back_to_sampled_decoding() {
     assert!(sampled >= 5, "expected sampled frames after the fallback, gaps {gaps:?}");
     cams.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_realtime_file_plays_at_recorded_speed_in_keyframes_mode() {
+    // vtest: a keyframe every 2 s of video. Played at recorded speed for about 5 s of
+    // wall time, a camera can deliver at most 3 or 4 keyframes, never dozens.
+    let mut cams = Cameras::new();
+    let s = settings("realtime", &format!("file://{}", footage().display()));
+    assert_eq!(s.pacing, Pacing::Realtime);
+    let h = cams.start(s);
+    wait_state(&h, CameraState::Streaming, Duration::from_secs(15)).await;
+    let started = tokio::time::Instant::now();
+    let mut last = 0;
+    while started.elapsed() < Duration::from_secs(5) {
+        if let Some(f) = h.slot.take() {
+            last = f.sequence;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(last >= 2, "too few frames: {last} in {seconds:.1} s");
+    assert!((last as f64) <= seconds / 2.0 + 2.0, "{last} keyframes in {seconds:.1} s: not paced at recorded speed");
+    cams.stop().await;
+}
