@@ -45,6 +45,8 @@ pub struct CameraWorker {
 
 enum Outcome {
     Shutdown,
+    /// A file with `loop` reached its end: start it again at once.
+    Looped,
     /// A file without `loop` played to its end.
     Finished,
     Failed(SourceFailure),
@@ -135,11 +137,15 @@ impl CameraWorker {
         let camera = Arc::clone(&self.settings.id);
         tracing::info!(camera = %camera, url = %self.settings.url, decode = ?self.settings.decode, "camera starting");
         let mut backoff = Backoff::new(&self.settings.retry);
+        let mut looped = false;
         loop {
-            // Keep the last error visible while reconnecting. (Bind it first: a `borrow()`
-            // inside the call would hold the read lock while `set_state` writes.)
-            let last_error = self.status.borrow().last_error.clone();
-            self.set_state(CameraState::Connecting, last_error);
+            if !looped {
+                // Keep the last error visible while reconnecting. (Bind it first: a `borrow()`
+                // inside the call would hold the read lock while `set_state` writes.)
+                let last_error = self.status.borrow().last_error.clone();
+                self.set_state(CameraState::Connecting, last_error);
+            }
+            looped = false;
             let started = Instant::now();
             let outcome = AssertUnwindSafe(self.run_once(&shutdown)).catch_unwind().await.unwrap_or_else(|panic| {
                 let what = panic
@@ -156,6 +162,10 @@ impl CameraWorker {
                 Outcome::Shutdown => {
                     self.set_state(CameraState::Stopped, None);
                     return;
+                }
+                Outcome::Looped => {
+                    looped = true;
+                    continue;
                 }
                 Outcome::Finished => {
                     // Its last keyframes may still be in the shared decoders.
@@ -241,15 +251,10 @@ impl CameraWorker {
                             if self.settings.url.kind() != SourceKind::File {
                                 return Outcome::Failed(SourceFailure::new(FailureKind::EndOfStream, "the camera ended the stream"));
                             }
-                            if !self.settings.loop_file {
-                                return Outcome::Finished;
-                            }
-                            // Loop: back to the start; a new timeline for the gate and pre-roll.
-                            cp.shared.gate.lock().unwrap_or_else(|p| p.into_inner()).reset();
-                            cp.shared.preroll.lock().unwrap_or_else(|p| p.into_inner()).clear();
-                            if cp.pipeline.seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT, gst::ClockTime::ZERO).is_err() {
-                                return Outcome::Failed(SourceFailure::new(FailureKind::Other, "cannot seek to the start of the file to loop it"));
-                            }
+                            // A looping file starts again in a new pipeline: a flushing seek
+                            // would not re-establish clock pacing when nothing reaches the
+                            // sink (keyframes go to the shared decoders).
+                            return if self.settings.loop_file { Outcome::Looped } else { Outcome::Finished };
                         }
                         gst::MessageView::Warning(w) => {
                             tracing::debug!(camera = %self.settings.id, warning = %crate::redact_credentials(&w.error().to_string()), "pipeline warning");
