@@ -24,10 +24,16 @@ pub enum DetectorError {
     #[error("model file {path}: ONNX Runtime cannot load it: {reason}")]
     ModelLoad { path: PathBuf, reason: String },
 
+    #[error("model file {path}: the {provider} execution provider is required (detector.require_execution_provider) but cannot be used: {reason}")]
+    ExecutionProvider { provider: &'static str, path: PathBuf, reason: String },
+
     #[error(
         "ONNX Runtime library not found: {tried} (set detector.onnxruntime_library in the config or ORT_DYLIB_PATH, or run deploy/setup.sh)"
     )]
     RuntimeMissing { tried: String },
+
+    #[error("detector: {reason}")]
+    Worker { reason: String },
 
     #[error("ONNX Runtime library {path}: {reason}")]
     RuntimeLoad { path: PathBuf, reason: String },

@@ -1,15 +1,26 @@
 //! Detection for streetwatch.
 //!
 //! This crate is the only one that talks to ONNX Runtime (through `ort`) and OpenCV.
-//! Today it holds the model manifest, the ONNX Runtime loader and the model checks
-//! that `streetwatch validate` runs; inference, tracking and rules follow.
+//! Frames come in through the [`workers::feed::FrameFeed`] trait (the binary wires
+//! ingest's slots to it), go through letterbox and privacy masks ([`preprocess`]),
+//! one `Session::run` per batch ([`engine`]), decoding and NMS ([`postprocess`]), and
+//! leave as [`Detection`]s through a [`workers::pool::DetectionSink`].
 
+pub mod detection;
+pub mod engine;
 pub mod error;
 pub mod geometry;
+pub mod image;
 pub mod model;
+pub mod postprocess;
+pub mod preprocess;
 pub mod runtime;
+pub mod session;
+pub mod workers;
 
+pub use detection::Detection;
 pub use error::DetectorError;
+pub use model::loaded::LoadedModel;
 pub use model::manifest::{ColorOrder, ModelManifest, OutputDecoder};
 pub use model::verify::{check_model_io, verify_model_file, VerifiedModel};
 pub use runtime::{onnxruntime, resolve_library_path, OnnxRuntime};
