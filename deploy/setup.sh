@@ -14,6 +14,8 @@ CACHE=${STREETWATCH_CACHE:-$HOME/.cache/streetwatch}
 VENV="$CACHE/venv"
 ORT_VERSION=1.32.0
 TANSU_WHEEL_VERSION=0.1.2
+# The PyPI wheel that ships bus.jpg (a real street photo) for the detector's golden tests.
+ULTRALYTICS_WHEEL_VERSION=8.4.190
 
 step() { printf '==> %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -29,6 +31,8 @@ APT_PACKAGES=(
   libgstrtspserver-1.0-dev gstreamer1.0-plugins-base-apps
   # OpenCV (detector pre/post-processing) and the real footage it ships (vtest.avi)
   libopencv-dev opencv-doc
+  # Darknet ships real test photos (dog.jpg, ...) used by the detector's golden tests
+  darknet
 )
 
 install_apt() {
@@ -150,6 +154,39 @@ prepare_models() {
   "$VENV/bin/python" "$ROOT/models/fetch_model.py" --cache "$CACHE/models"
 }
 
+# --- Detector test images: real photos and frames nobody here made -------------------
+# bus.jpg from the ultralytics wheel, dog.jpg from Debian's darknet package, and one
+# vtest.avi frame every 10 s. detector/tests/golden/images.sha256 pins every file:
+# the golden references were computed on exactly these pixels.
+prepare_test_images() {
+  local out="$CACHE/testdata" list="$ROOT/detector/tests/golden/images.sha256"
+  if [ -d "$out" ] && (cd "$out" && sha256sum --quiet -c "$list" >/dev/null 2>&1); then
+    step "detector test images: present"; return
+  fi
+  step "detector test images: fetching"
+  mkdir -p "$out"
+  local tmp
+  tmp=$(mktemp -d)
+  "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "ultralytics==$ULTRALYTICS_WHEEL_VERSION"
+  "$VENV/bin/python" - "$tmp" "$out" <<'PY'
+import sys, zipfile, pathlib
+tmp, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+with zipfile.ZipFile(next(tmp.glob("ultralytics-*.whl"))) as z:
+    (out / "bus.jpg").write_bytes(z.read("ultralytics/assets/bus.jpg"))
+PY
+  rm -rf "$tmp"
+  local dog
+  dog=$(dpkg -L darknet 2>/dev/null | grep '/data/dog.jpg$' | head -n1 || true)
+  [ -n "$dog" ] && [ -f "$dog" ] || die "dog.jpg not found (is the darknet package installed?)"
+  cp "$dog" "$out/dog.jpg"
+  # videorate keeps the frame nearest each 10 s mark: 0 s, 10 s, ... 80 s.
+  gst-launch-1.0 -q filesrc location="$CACHE/footage/vtest.avi" ! avidemux ! decodebin ! videoconvert \
+    ! videorate ! video/x-raw,framerate=1/10,format=RGB ! pngenc compression-level=6 \
+    ! multifilesink location="$out/vtest-%02d.png"
+  (cd "$out" && sha256sum --quiet -c "$list") \
+    || die "detector test images in $out differ from detector/tests/golden/images.sha256"
+}
+
 install_apt
 check_rust
 install_venv
@@ -158,6 +195,7 @@ install_tansu
 prepare_footage
 prepare_bench_footage
 prepare_models
+prepare_test_images
 
 cat >"$CACHE/env.sh" <<ENV
 # Written by deploy/setup.sh; source it to point tools at the cache.

@@ -8,8 +8,8 @@ pub const RUNTIME_FAILURE: i32 = 1;
 pub const USAGE: i32 = 2;
 /// The config file is missing, not valid TOML, or fails validation.
 pub const CONFIG_INVALID: i32 = 3;
-/// `validate`: the config is fine but an environment check failed (model file,
-/// sha256, ONNX Runtime, broker).
+/// `validate`, or `run` at startup: the config is fine but an environment check
+/// failed (model file, sha256, ONNX Runtime, model inputs/outputs, broker).
 pub const CHECK_FAILED: i32 = 4;
 /// Graceful shutdown did not finish within `service.shutdown_deadline_secs`.
 pub const SHUTDOWN_TIMEOUT: i32 = 5;

@@ -16,7 +16,8 @@ use crate::shutdown::watch_signals;
 use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
 use crate::wiring::cameras::start_cameras;
-use crate::wiring::frame_drain::FrameDrain;
+use crate::wiring::detection::{load_model, start_detection};
+use crate::wiring::detections_out::DetectionLog;
 
 pub async fn run(config: Config) -> anyhow::Result<i32> {
     let metrics = install_metrics_recorder()?;
@@ -40,16 +41,32 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
     for w in &config.warnings {
         tracing::warn!("config: {w}");
     }
+    // The model is verified before any camera starts: a bad model stops here, clearly.
+    let model = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || load_model(&config)).await.context("model loading crashed")?
+    };
+    let model = match model {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!("{e}");
+            return Ok(exit_code::CHECK_FAILED);
+        }
+    };
+    tracing::info!(model = %model.path.display(), sha256 = %model.sha256, "model verified");
     ingest::init().map_err(anyhow::Error::msg)?;
     let doorbell = Arc::new(Doorbell::default());
     let (status_events, _) = broadcast::channel(1024);
     let cameras = start_cameras(&config.cameras, &doorbell, &status_events, &shutdown, &mut components);
-    let _drain = FrameDrain::start(cameras.clone(), Arc::clone(&doorbell)).context("cannot start the frame drain")?;
+    let detection =
+        start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), Arc::new(DetectionLog::new()))?;
 
     ready.set(true);
     tracing::info!(instance = %config.service.instance, cameras = cameras.len(), "streetwatch running");
     shutdown.cancelled().await;
     ready.set(false);
+    // Inference threads finish their current batch; frames still in slots are dropped.
+    tokio::task::spawn_blocking(move || detection.stop()).await.context("stopping the detector crashed")?;
 
     let finished = tokio::time::timeout(deadline, async { while components.join_next().await.is_some() {} }).await;
     match finished {

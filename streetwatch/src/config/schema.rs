@@ -97,6 +97,18 @@ pub struct DetectorConfig {
     pub class_score_thresholds: BTreeMap<String, f32>,
     #[serde(default = "default_nms_iou")]
     pub nms_iou: f32,
+    /// Frames of distinct cameras analysed in one run (models with a dynamic batch only).
+    #[serde(default = "default_max_batch")]
+    pub max_batch: u32,
+    /// At most this many detections per frame, best first.
+    #[serde(default = "default_max_detections")]
+    pub max_detections: u32,
+    /// Boxes narrower or lower than this many frame pixels are dropped.
+    #[serde(default = "default_min_box_size_px")]
+    pub min_box_size_px: f32,
+    /// Boxes wider or taller than this fraction of the frame are dropped.
+    #[serde(default = "default_max_box_fraction")]
+    pub max_box_fraction: f32,
 }
 
 fn default_model_dir() -> String {
@@ -110,6 +122,18 @@ fn default_score_threshold() -> f32 {
 }
 fn default_nms_iou() -> f32 {
     0.45
+}
+fn default_max_batch() -> u32 {
+    4
+}
+fn default_max_detections() -> u32 {
+    100
+}
+fn default_min_box_size_px() -> f32 {
+    4.0
+}
+fn default_max_box_fraction() -> f32 {
+    0.95
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]

@@ -219,6 +219,10 @@ fn check_detector(p: &mut Problems, d: &DetectorConfig, rules: &RulesConfig, bas
     p.check((1..=64).contains(&d.intra_op_threads), "detector.intra_op_threads", "must be between 1 and 64");
     p.check(d.score_threshold > 0.0 && d.score_threshold < 1.0, "detector.score_threshold", "must be between 0 and 1");
     p.check(d.nms_iou > 0.0 && d.nms_iou <= 1.0, "detector.nms_iou", "must be in (0, 1]");
+    p.check((1..=64).contains(&d.max_batch), "detector.max_batch", "must be between 1 and 64");
+    p.check((1..=10_000).contains(&d.max_detections), "detector.max_detections", "must be between 1 and 10000");
+    p.check(d.min_box_size_px >= 0.0 && d.min_box_size_px.is_finite(), "detector.min_box_size_px", "must be 0 or more");
+    p.check(d.max_box_fraction > 0.0 && d.max_box_fraction <= 1.0, "detector.max_box_fraction", "must be in (0, 1]");
     for (class, t) in &d.class_score_thresholds {
         p.check(*t > 0.0 && *t < 1.0, &format!("detector.class_score_thresholds.{class}"), "must be between 0 and 1");
     }

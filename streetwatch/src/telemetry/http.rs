@@ -11,7 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -35,9 +35,20 @@ struct AppState {
     ready: Readiness,
 }
 
+/// Bucket bounds for every `*_seconds` histogram: 1 ms to 10 s.
+const SECONDS_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, 64.0];
+
 /// Installs the global metrics recorder. Call once, before any metric is touched.
+/// Histograms are exported as Prometheus histograms (buckets), which aggregate across
+/// instances, rather than as summaries, which do not.
 pub fn install_metrics_recorder() -> anyhow::Result<PrometheusHandle> {
-    PrometheusBuilder::new().install_recorder().context("cannot install the metrics recorder")
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Full("streetwatch_detector_batch_size".into()), BATCH_BUCKETS))
+        .context("invalid histogram buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")
 }
 
 /// Binds the endpoint (an error names the address) and serves until `shutdown`.

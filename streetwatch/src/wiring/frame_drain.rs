@@ -1,8 +1,8 @@
 //! Takes frames out of the camera slots, round-robin, on an OS thread.
 //!
-//! This stands where the detector's inference workers will stand (issue 4): it
-//! exercises the same handover (newest frame per camera, fair across cameras) and
-//! releases each frame at once. It is not analysis, and the README says so.
+//! `bench-ingest` uses it to measure ingest alone: it takes frames the way the
+//! detector's workers do (newest frame per camera, fair across cameras) and releases
+//! each at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

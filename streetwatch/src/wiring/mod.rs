@@ -2,4 +2,6 @@
 //! only place that knows about more than one of ingest, detector and router.
 
 pub mod cameras;
+pub mod detection;
+pub mod detections_out;
 pub mod frame_drain;

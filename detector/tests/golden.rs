@@ -1,0 +1,167 @@
+//! Golden tests: the real model through the whole Rust pipeline (OpenCV letterbox,
+//! ONNX Runtime, decoding, NMS, mapping back) on real images nobody here made, against
+//! reference detections computed independently with ONNX Runtime's Python API
+//! (detector/tests/golden/make_reference.py; the JSON is committed, the images and
+//! models come from deploy/setup.sh into the cache).
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use detector::engine::{Engine, EngineInput};
+use detector::postprocess::boxes::BoxXyxy;
+use detector::Detection;
+use serde::Deserialize;
+use support::{engine_for, load_bgr, test_image_dir};
+
+/// Detections at least this confident must be found on both sides.
+const CONFIDENT: f32 = 0.35;
+/// Two candidates for one object whose scores differ by less than this are a tie that
+/// NMS may break either way: a pixel's rounding in the resize decides it. Such a tie
+/// is reported, and allowed at most `MAX_TIES` times per model.
+const TIE_SCORE: f32 = 0.01;
+const MAX_TIES: usize = 2;
+/// The acceptance bar: a matched box overlaps its reference this much.
+const MIN_IOU: f32 = 0.9;
+
+#[derive(Deserialize)]
+struct Reference {
+    model_sha256: String,
+    score_threshold: f32,
+    nms_iou: f32,
+    images: Vec<ReferenceImage>,
+}
+
+#[derive(Deserialize)]
+struct ReferenceImage {
+    image: String,
+    image_sha256: String,
+    detections: Vec<ReferenceDetection>,
+}
+
+#[derive(Deserialize, Debug)]
+struct ReferenceDetection {
+    class: String,
+    score: f32,
+    #[serde(rename = "box")]
+    bbox: [f32; 4],
+}
+
+impl ReferenceDetection {
+    fn bbox(&self) -> BoxXyxy {
+        let [x1, y1, x2, y2] = self.bbox;
+        BoxXyxy { x1, y1, x2, y2 }
+    }
+}
+
+fn reference(size: u32) -> Reference {
+    let path = format!("{}/tests/golden/yolov3-tiny-{size}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Runs every reference image through the engine and checks both directions.
+/// Returns the classes found per image, for the expected-class checks.
+fn check_against_reference(size: u32) -> Vec<(String, BTreeSet<String>)> {
+    let reference = reference(size);
+    let (mut engine, manifest) = engine_for(size, reference.score_threshold, reference.nms_iou);
+    assert_eq!(manifest.sha256, reference.model_sha256, "the reference was computed on another model");
+    let mut found = Vec::new();
+    let mut failures = Vec::new();
+    let mut ties = Vec::new();
+    for image in &reference.images {
+        let path = test_image_dir().join(&image.image);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run deploy/setup.sh)", path.display()));
+        assert_eq!(sha256_hex(&bytes), image.image_sha256, "{}: not the image the reference was made on", image.image);
+        let detections = detect(&mut engine, &image.image);
+        for r in image.detections.iter().filter(|r| r.score >= CONFIDENT) {
+            let best = best_match(&detections, &r.class, &r.bbox());
+            let tie = detections.iter().find(|d| {
+                *d.label == r.class
+                    && d.bbox.iou(&r.bbox()) > reference.nms_iou
+                    && (d.score - r.score).abs() < TIE_SCORE
+            });
+            if best < MIN_IOU && tie.is_some() {
+                ties.push(format!("{size} {}: {} {:.4} vs {:.4}", image.image, r.class, r.score, tie.unwrap().score));
+            } else if best < MIN_IOU {
+                failures.push(format!(
+                    "{size} {}: reference {} {:.2} {:?}: best IoU {best:.3}",
+                    image.image, r.class, r.score, r.bbox
+                ));
+            }
+        }
+        for d in detections.iter().filter(|d| d.score >= CONFIDENT) {
+            let best = image
+                .detections
+                .iter()
+                .filter(|r| r.class == *d.label)
+                .map(|r| r.bbox().iou(&d.bbox))
+                .fold(0.0f32, f32::max);
+            let tie = image.detections.iter().any(|r| {
+                r.class == *d.label
+                    && r.bbox().iou(&d.bbox) > reference.nms_iou
+                    && (d.score - r.score).abs() < TIE_SCORE
+            });
+            if best < MIN_IOU && !tie {
+                failures.push(format!(
+                    "{size} {}: ours {} {:.2} {:?}: best IoU {best:.3}",
+                    image.image, d.label, d.score, d.bbox
+                ));
+            }
+        }
+        found.push((image.image.clone(), detections.iter().map(|d| d.label.to_string()).collect()));
+    }
+    assert!(failures.is_empty(), "detections differ from the reference:\n{}", failures.join("\n"));
+    assert!(ties.len() <= MAX_TIES, "too many NMS ties to be chance:\n{}", ties.join("\n"));
+    if !ties.is_empty() {
+        eprintln!("NMS ties broken the other way (allowed): {}", ties.join("; "));
+    }
+    found
+}
+
+fn detect(engine: &mut Engine, name: &str) -> Vec<Detection> {
+    let (w, h, pixels) = load_bgr(&test_image_dir().join(name));
+    let image = detector::image::ImageRef::bgr(w, h, w as usize * 3, &pixels).unwrap();
+    let (mut results, _) = engine.detect(&[EngineInput { image, masks: &[] }]).unwrap();
+    results.remove(0)
+}
+
+fn best_match(detections: &[Detection], class: &str, bbox: &BoxXyxy) -> f32 {
+    detections.iter().filter(|d| &*d.label == class).map(|d| d.bbox.iou(bbox)).fold(0.0, f32::max)
+}
+
+fn classes_of<'a>(found: &'a [(String, BTreeSet<String>)], image: &str) -> &'a BTreeSet<String> {
+    &found.iter().find(|(name, _)| name == image).unwrap().1
+}
+
+#[test]
+fn yolov3_tiny_416_matches_the_reference_and_finds_the_expected_classes() {
+    let found = check_against_reference(416);
+    // What is in the pictures, as a person sees them.
+    let bus = classes_of(&found, "bus.jpg");
+    assert!(bus.contains("bus") && bus.contains("person"), "bus.jpg: {bus:?}");
+    let dog = classes_of(&found, "dog.jpg");
+    assert!(dog.contains("dog") && dog.contains("bicycle"), "dog.jpg: {dog:?}");
+    assert!(dog.contains("car") || dog.contains("truck"), "dog.jpg: {dog:?}");
+    for (name, classes) in found.iter().filter(|(n, _)| n.starts_with("vtest")) {
+        assert!(classes.contains("person"), "{name}: the campus walkers are missing: {classes:?}");
+    }
+}
+
+#[test]
+fn yolov3_tiny_320_matches_the_reference() {
+    let found = check_against_reference(320);
+    assert!(classes_of(&found, "bus.jpg").contains("person"));
+    assert!(classes_of(&found, "dog.jpg").contains("bicycle"));
+}
+
+#[test]
+fn yolov3_tiny_640_matches_the_reference() {
+    let found = check_against_reference(640);
+    assert!(classes_of(&found, "bus.jpg").contains("person"));
+    assert!(classes_of(&found, "dog.jpg").contains("dog"));
+}
