@@ -85,8 +85,8 @@ fn check_against_reference(size: u32) -> Vec<(String, BTreeSet<String>)> {
                     && d.bbox.iou(&r.bbox()) > reference.nms_iou
                     && (d.score - r.score).abs() < TIE_SCORE
             });
-            if best < MIN_IOU && tie.is_some() {
-                ties.push(format!("{size} {}: {} {:.4} vs {:.4}", image.image, r.class, r.score, tie.unwrap().score));
+            if let (true, Some(tie)) = (best < MIN_IOU, tie) {
+                ties.push(format!("{size} {}: {} {:.4} vs {:.4}", image.image, r.class, r.score, tie.score));
             } else if best < MIN_IOU {
                 failures.push(format!(
                     "{size} {}: reference {} {:.2} {:?}: best IoU {best:.3}",

@@ -205,12 +205,13 @@ fn run_serves_health_and_metrics_and_stops_on_sigterm() {
     assert!(metrics.contains("streetwatch_ready 1"), "{metrics}");
     assert!(metrics.contains("streetwatch_cameras_configured 1"), "{metrics}");
     assert!(metrics.contains("streetwatch_build_info{version=\""), "{metrics}");
-    // The test:// camera really streams: frames are ingested and handed over.
+    // The test:// camera really streams: frames are ingested and analysed by the model.
     let metrics = wait_for("ingested frames in /metrics", Duration::from_secs(20), || {
         let (_, m) = http_get(&addr, "/metrics")?;
         (m.contains("streetwatch_ingest_frames_total{camera=\"cam-1\"}")
             && m.contains("streetwatch_ingest_camera_state{camera=\"cam-1\",state=\"streaming\"} 1")
-            && m.contains("streetwatch_pipeline_frames_taken_total{camera=\"cam-1\"}"))
+            && m.contains("streetwatch_detector_frames_analysed_total{camera=\"cam-1\"}")
+            && m.contains("streetwatch_detector_inference_seconds_bucket"))
         .then_some(m)
     });
     assert!(
@@ -223,6 +224,26 @@ fn run_serves_health_and_metrics_and_stops_on_sigterm() {
     let log = proc.stderr();
     assert!(log.contains("shutting down gracefully") && log.contains("stopped cleanly"), "{log}");
     assert!(log.contains("state=\"stopped\""), "camera did not stop: {log}");
+}
+
+#[test]
+fn run_with_a_model_that_fails_its_checksum_exits_4_before_any_camera_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = std::fs::read_to_string(manifest_416()).unwrap();
+    let good_sha = manifest.lines().find(|l| l.starts_with("sha256")).unwrap().to_string();
+    let bad_path = dir.path().join("bad-model.toml");
+    std::fs::write(&bad_path, manifest.replace(&good_sha, &format!("sha256 = \"{}\"", "f".repeat(64)))).unwrap();
+    let cfg = temp_config(&dir, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(&manifest_416(), &bad_path.display().to_string())
+        .replace("[detector]\n", "[detector]\nmodel_dir = \"${STREETWATCH_CACHE}/models\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let out = bin().args(["run", "--config"]).arg(&cfg).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{log}");
+    assert!(log.contains("yolov3-tiny-416.onnx: sha256 is") && log.contains(&"f".repeat(64)), "{log}");
+    assert!(!log.contains("camera state"), "a camera started despite the bad model: {log}");
 }
 
 #[test]

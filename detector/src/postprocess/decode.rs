@@ -88,8 +88,9 @@ fn decode_rows_with_objectness(image: &[f32], classes: usize, thresholds: &Score
     for row in image.chunks_exact(5 + classes) {
         let objectness = row[4];
         // Class probabilities are at most 1, so a box whose objectness is below every
-        // threshold cannot pass: skipping it here saves most of the work.
-        if !(objectness >= thresholds.lowest) {
+        // threshold cannot pass: skipping it here saves most of the work. (NaN fails
+        // the comparison and is skipped too.)
+        if objectness.is_nan() || objectness < thresholds.lowest {
             continue;
         }
         let (class_id, probability) = best_class(row[5..].iter().copied());

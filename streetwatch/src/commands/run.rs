@@ -17,11 +17,12 @@ use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
 use crate::wiring::cameras::start_cameras;
 use crate::wiring::detection::{load_model, start_detection};
-use crate::wiring::detections_out::DetectionLog;
+use crate::wiring::detections_out::{self, DetectionLog};
 
 pub async fn run(config: Config) -> anyhow::Result<i32> {
     let metrics = install_metrics_recorder()?;
     metrics_catalog::describe_process_metrics();
+    detections_out::describe_metrics();
     metrics_catalog::record_startup(config.cameras.len());
 
     let deadline = Duration::from_secs(config.service.shutdown_deadline_secs);
@@ -58,8 +59,7 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
     let doorbell = Arc::new(Doorbell::default());
     let (status_events, _) = broadcast::channel(1024);
     let cameras = start_cameras(&config.cameras, &doorbell, &status_events, &shutdown, &mut components);
-    let detection =
-        start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), Arc::new(DetectionLog::new()))?;
+    let detection = start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), Arc::new(DetectionLog))?;
 
     ready.set(true);
     tracing::info!(instance = %config.service.instance, cameras = cameras.len(), "streetwatch running");

@@ -8,11 +8,8 @@ use detector::workers::pool::{AnalysedFrame, DetectionSink};
 
 pub struct DetectionLog;
 
-impl DetectionLog {
-    pub fn new() -> Self {
-        describe_counter!("streetwatch_objects_detected_total", "Objects detected in analysed frames, per class.");
-        Self
-    }
+pub fn describe_metrics() {
+    describe_counter!("streetwatch_objects_detected_total", "Objects detected in analysed frames, per class.");
 }
 
 impl DetectionSink<IngestFrame> for DetectionLog {
