@@ -6,6 +6,7 @@
 //! one `Session::run` per batch ([`engine`]), decoding and NMS ([`postprocess`]), and
 //! leave as [`Detection`]s through a [`workers::pool::DetectionSink`].
 
+pub mod bench;
 pub mod detection;
 pub mod engine;
 pub mod error;

@@ -29,6 +29,46 @@ pub enum Command {
     TestCameras(TestCamerasArgs),
     /// Measure ingest CPU and memory per camera, keyframes vs all decode (see BENCHMARKS.md).
     BenchIngest(BenchIngestArgs),
+    /// Benchmark the detector: per-frame breakdown and throughput against ONNX Runtime alone.
+    BenchDetector(BenchDetectorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDetectorArgs {
+    /// Model manifests to measure.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "models/yolov3-tiny-320.toml,models/yolov3-tiny-416.toml,models/yolov3-tiny-640.toml"
+    )]
+    pub manifests: Vec<PathBuf>,
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/models", value_parser = expand_model_dir)]
+    pub model_dir: PathBuf,
+    /// A real frame (a vtest.avi frame by default), scaled to the frame size below.
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/testdata/vtest-04.png", value_parser = expand_image)]
+    pub image: PathBuf,
+    #[arg(long, default_value_t = 1920)]
+    pub frame_width: u32,
+    #[arg(long, default_value_t = 1080)]
+    pub frame_height: u32,
+    /// CPU threads given to inference in the throughput comparison.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5.0)]
+    pub secs: f64,
+    /// Alternating rounds of ONNX Runtime alone and the pipeline (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// A Python with onnxruntime, to measure ONNX Runtime through its Python API too.
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/venv/bin/python", value_parser = expand_python)]
+    pub python: Option<PathBuf>,
+    /// Skip the Python API cross-check.
+    #[arg(long, conflicts_with = "python")]
+    pub no_python: bool,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +93,18 @@ pub struct BenchIngestArgs {
     /// (freed memory is not returned to the OS between modes).
     #[arg(long, value_delimiter = ',', default_value = "keyframes,all")]
     pub modes: Vec<String>,
+}
+
+fn expand_model_dir(s: &str) -> Result<PathBuf, String> {
+    crate::config::expand_env(s, "--model-dir").map(PathBuf::from).map_err(|e| e.message)
+}
+
+fn expand_python(s: &str) -> Result<PathBuf, String> {
+    crate::config::expand_env(s, "--python").map(PathBuf::from).map_err(|e| e.message)
+}
+
+fn expand_image(s: &str) -> Result<PathBuf, String> {
+    crate::config::expand_env(s, "--image").map(PathBuf::from).map_err(|e| e.message)
 }
 
 fn expand_path(s: &str) -> Result<PathBuf, String> {

@@ -45,6 +45,12 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::bench_ingest::bench_ingest(&args).await
         }
+        Command::BenchDetector(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            tokio::task::spawn_blocking(move || commands::bench_detector::bench_detector(args))
+                .await
+                .unwrap_or(exit_code::RUNTIME_FAILURE)
+        }
         Command::Run(args) => {
             let config = match config::load(&args.config) {
                 Ok(c) => c,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench_detector;
 pub mod bench_ingest;
 pub mod run;
 pub mod test_cameras;
