@@ -247,6 +247,27 @@ fn run_with_a_model_that_fails_its_checksum_exits_4_before_any_camera_starts() {
 }
 
 #[test]
+fn a_required_gpu_provider_that_is_missing_fails_validate_and_run_with_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = temp_config(&dir, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[detector]\n", "[detector]\nexecution_provider = \"cuda\"\nrequire_execution_provider = true\n");
+    std::fs::write(&cfg, text).unwrap();
+    let out = bin().args(["validate", "--config"]).arg(&cfg).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("execution provider cuda: FAILED") && stdout.contains("is required"), "{stdout}");
+    let out = bin().args(["run", "--config"]).arg(&cfg).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{log}");
+    assert!(
+        log.contains("cannot start the detector") && log.contains("the cuda execution provider is required"),
+        "{log}"
+    );
+}
+
+#[test]
 fn run_with_invalid_config_exits_3_before_starting() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = temp_config(&dir, "decode = \"never\"\n");

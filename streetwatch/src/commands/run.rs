@@ -15,7 +15,7 @@ use crate::exit_code;
 use crate::shutdown::watch_signals;
 use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
-use crate::wiring::cameras::start_cameras;
+use crate::wiring::cameras::{prepare_cameras, spawn_cameras};
 use crate::wiring::detection::{load_model, start_detection};
 use crate::wiring::detections_out::{self, DetectionLog};
 
@@ -58,8 +58,21 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
     ingest::init().map_err(anyhow::Error::msg)?;
     let doorbell = Arc::new(Doorbell::default());
     let (status_events, _) = broadcast::channel(1024);
-    let cameras = start_cameras(&config.cameras, &doorbell, &status_events, &shutdown, &mut components);
-    let detection = start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), Arc::new(DetectionLog))?;
+    let (camera_workers, cameras) = prepare_cameras(&config.cameras, &doorbell, &status_events);
+    // Inference sessions open before any camera streams, so a detector that cannot
+    // start (a required GPU provider missing) stops here with nothing to clean up.
+    let detection =
+        match start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), Arc::new(DetectionLog)) {
+            Ok(pool) => pool,
+            Err(e) => {
+                tracing::error!("cannot start the detector: {e}");
+                return Ok(match e {
+                    detector::DetectorError::Worker { .. } => exit_code::RUNTIME_FAILURE,
+                    _ => exit_code::CHECK_FAILED,
+                });
+            }
+        };
+    spawn_cameras(camera_workers, &shutdown, &mut components);
 
     ready.set(true);
     tracing::info!(instance = %config.service.instance, cameras = cameras.len(), "streetwatch running");

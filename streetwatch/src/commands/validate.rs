@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use detector::session::{open_session, ExecutionProviderKind};
 use detector::{check_model_io, onnxruntime, verify_model_file};
 
 use crate::cli::ValidateArgs;
@@ -74,6 +75,23 @@ pub async fn validate(args: &ValidateArgs) -> i32 {
     if let (Some(rt), Some(model)) = (runtime, model) {
         let manifest = manifest.clone();
         let path = model.path.clone();
+        let options = crate::wiring::detection::session_options(&config);
+        if options.execution_provider != ExecutionProviderKind::Cpu {
+            let (rt, path, name) = (rt.clone(), path.clone(), options.execution_provider.name());
+            let checked = tokio::task::spawn_blocking(move || open_session(&rt, &path, &options)).await;
+            match checked {
+                Ok(Ok((_, None))) => println!("execution provider {name}: ok"),
+                Ok(Ok((_, Some(note)))) => println!("execution provider {name}: warning: {note}"),
+                Ok(Err(e)) => {
+                    println!("execution provider {name}: FAILED: {e}");
+                    failures += 1;
+                }
+                Err(e) => {
+                    println!("execution provider {name}: FAILED: check crashed: {e}");
+                    failures += 1;
+                }
+            }
+        }
         match tokio::task::spawn_blocking(move || check_model_io(&rt, &manifest, &path)).await {
             Ok(Ok(())) => println!("model inputs and outputs: ok (match the manifest)"),
             Ok(Err(e)) => {

@@ -35,23 +35,25 @@ pub fn camera_settings(camera: &Camera) -> CameraSettings {
     }
 }
 
-/// Starts one supervised worker per enabled camera. Each runs on its own task; a
-/// failing camera retries by itself and never holds up the others.
-pub fn start_cameras(
+/// One supervised worker per enabled camera, not yet running, with the handles the
+/// detector reads from. Nothing streams until `spawn_cameras`.
+pub fn prepare_cameras(
     cameras: &[Camera],
     doorbell: &Arc<Doorbell>,
     events: &broadcast::Sender<StatusEvent>,
-    shutdown: &CancellationToken,
-    tasks: &mut JoinSet<()>,
-) -> Vec<CameraHandle> {
+) -> (Vec<CameraWorker>, Vec<CameraHandle>) {
     ingest::metrics::describe();
     cameras
         .iter()
         .filter(|c| c.config.enabled)
-        .map(|camera| {
-            let (worker, handle) = CameraWorker::new(camera_settings(camera), Arc::clone(doorbell), events.clone());
-            tasks.spawn(worker.run(shutdown.clone()));
-            handle
-        })
-        .collect()
+        .map(|camera| CameraWorker::new(camera_settings(camera), Arc::clone(doorbell), events.clone()))
+        .unzip()
+}
+
+/// Starts the workers, each on its own task: a failing camera retries by itself and
+/// never holds up the others.
+pub fn spawn_cameras(workers: Vec<CameraWorker>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
+    for worker in workers {
+        tasks.spawn(worker.run(shutdown.clone()));
+    }
 }

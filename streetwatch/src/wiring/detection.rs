@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
 use detector::image::{ImageError, ImageRef};
 use detector::postprocess::decode::ScoreThresholds;
 use detector::postprocess::PostprocessSettings;
@@ -98,15 +97,7 @@ pub fn pool_settings(config: &Config, cameras: &[CameraHandle]) -> PoolSettings 
         .collect();
     PoolSettings {
         workers: d.inference_threads as usize,
-        session: SessionOptions {
-            intra_op_threads: d.intra_op_threads as usize,
-            execution_provider: match d.execution_provider {
-                ExecutionProvider::Cpu => ExecutionProviderKind::Cpu,
-                ExecutionProvider::Cuda => ExecutionProviderKind::Cuda,
-                ExecutionProvider::Tensorrt => ExecutionProviderKind::TensorRt,
-            },
-            require_execution_provider: d.require_execution_provider,
-        },
+        session: session_options(config),
         postprocess: PostprocessSettings {
             thresholds: ScoreThresholds::new(thresholds),
             nms_iou: d.nms_iou,
@@ -116,6 +107,20 @@ pub fn pool_settings(config: &Config, cameras: &[CameraHandle]) -> PoolSettings 
         },
         max_batch: d.max_batch as usize,
         privacy_masks,
+    }
+}
+
+/// ONNX Runtime session settings from the config.
+pub fn session_options(config: &Config) -> SessionOptions {
+    let d = &config.detector;
+    SessionOptions {
+        intra_op_threads: d.intra_op_threads as usize,
+        execution_provider: match d.execution_provider {
+            ExecutionProvider::Cpu => ExecutionProviderKind::Cpu,
+            ExecutionProvider::Cuda => ExecutionProviderKind::Cuda,
+            ExecutionProvider::Tensorrt => ExecutionProviderKind::TensorRt,
+        },
+        require_execution_provider: d.require_execution_provider,
     }
 }
 
@@ -131,11 +136,11 @@ pub fn start_detection<S: DetectionSink<IngestFrame>>(
     cameras: Vec<CameraHandle>,
     doorbell: Arc<Doorbell>,
     sink: Arc<S>,
-) -> anyhow::Result<InferencePool> {
+) -> Result<InferencePool, detector::DetectorError> {
     detector::workers::metrics::describe();
     let settings = pool_settings(config, &cameras);
     let feed = Arc::new(IngestFeed::new(cameras, doorbell));
-    let pool = InferencePool::start(model, feed, sink, settings).context("cannot start the detector")?;
+    let pool = InferencePool::start(model, feed, sink, settings)?;
     if let Some(note) = &pool.fallback_note {
         tracing::warn!("detector: {note}");
     }
