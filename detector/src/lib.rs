@@ -17,6 +17,8 @@ pub mod postprocess;
 pub mod preprocess;
 pub mod runtime;
 pub mod session;
+pub mod timestamp;
+pub mod tracking;
 pub mod workers;
 
 pub use detection::Detection;
