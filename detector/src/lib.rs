@@ -20,6 +20,7 @@ pub mod session;
 pub mod timestamp;
 pub mod tracking;
 pub mod workers;
+pub mod zones;
 
 pub use detection::Detection;
 pub use error::DetectorError;

@@ -2,4 +2,4 @@
 
 pub mod polygon;
 
-pub use polygon::{check_polygon_shape, PolygonProblem};
+pub use polygon::{check_polygon_shape, contains_point, PolygonProblem};

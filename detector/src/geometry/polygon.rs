@@ -95,3 +95,80 @@ mod tests {
         );
     }
 }
+
+/// Whether `(x, y)` lies inside the polygon (even-odd rule; points exactly on an edge
+/// may fall either side, but always the same side whatever the vertex order).
+///
+/// Each edge is taken lower end first, so reversing the vertex list or starting it at
+/// another vertex gives bit-for-bit the same arithmetic: membership cannot depend on
+/// how a zone was written down.
+pub fn contains_point(points: &[[f64; 2]], x: f64, y: f64) -> bool {
+    let n = points.len();
+    if n < 3 {
+        return false;
+    }
+    let mut inside = false;
+    for i in 0..n {
+        let (mut a, mut b) = (points[i], points[(i + 1) % n]);
+        if (a[1], a[0]) > (b[1], b[0]) {
+            std::mem::swap(&mut a, &mut b);
+        }
+        // Half-open in y: a vertex on the ray's line is counted for one edge only.
+        if a[1] <= y && y < b[1] {
+            let cross_x = a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]);
+            if x < cross_x {
+                inside = !inside;
+            }
+        }
+    }
+    inside
+}
+
+#[cfg(test)]
+mod membership_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn square_and_concave_shapes() {
+        let square = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
+        assert!(contains_point(&square, 5.0, 5.0));
+        assert!(!contains_point(&square, 15.0, 5.0));
+        assert!(!contains_point(&square, -0.1, 5.0));
+        // An L shape: the notch is outside.
+        let l = [[0.0, 0.0], [10.0, 0.0], [10.0, 4.0], [4.0, 4.0], [4.0, 10.0], [0.0, 10.0]];
+        assert!(contains_point(&l, 2.0, 8.0));
+        assert!(!contains_point(&l, 8.0, 8.0));
+    }
+
+    fn polygon() -> impl Strategy<Value = Vec<[f64; 2]>> {
+        prop::collection::vec((0.0f64..100.0, 0.0f64..100.0).prop_map(|(x, y)| [x, y]), 3..9)
+    }
+
+    proptest! {
+        // Membership is a property of the shape, not of how its vertices are listed.
+        #[test]
+        fn membership_ignores_vertex_order_and_rotation(poly in polygon(), rot in 0usize..9,
+                                                       x in -10.0f64..110.0, y in -10.0f64..110.0) {
+            let expected = contains_point(&poly, x, y);
+            let mut rotated = poly.clone();
+            rotated.rotate_left(rot % poly.len());
+            prop_assert_eq!(contains_point(&rotated, x, y), expected);
+            let mut reversed = rotated.clone();
+            reversed.reverse();
+            prop_assert_eq!(contains_point(&reversed, x, y), expected);
+        }
+
+        // Vertices exactly on grid lines and query points on them too: the hard cases.
+        #[test]
+        fn membership_ignores_order_on_a_grid(poly in prop::collection::vec((0i32..6, 0i32..6).prop_map(|(x, y)| [f64::from(x), f64::from(y)]), 3..8),
+                                             rot in 0usize..8, x in 0i32..6, y in 0i32..6) {
+            let (x, y) = (f64::from(x), f64::from(y));
+            let expected = contains_point(&poly, x, y);
+            let mut other = poly.clone();
+            other.rotate_left(rot % poly.len());
+            other.reverse();
+            prop_assert_eq!(contains_point(&other, x, y), expected);
+        }
+    }
+}
