@@ -6,15 +6,19 @@
 //! one `Session::run` per batch ([`engine`]), decoding and NMS ([`postprocess`]), and
 //! leave as [`Detection`]s through a [`workers::pool::DetectionSink`].
 
+pub mod analysis;
 pub mod bench;
 pub mod detection;
 pub mod engine;
 pub mod error;
+pub mod evidence;
 pub mod geometry;
 pub mod image;
+pub mod incidents;
 pub mod model;
 pub mod postprocess;
 pub mod preprocess;
+pub mod rules;
 pub mod runtime;
 pub mod session;
 pub mod timestamp;

@@ -97,13 +97,20 @@ impl Doorbell {
 /// the camera's frames, so sequence numbers keep increasing across pipeline restarts.
 pub struct FrameSlot {
     frame: Mutex<Option<Frame>>,
+    /// Signalled when the consumer takes the frame (for lossless hand-over).
+    emptied: Condvar,
     doorbell: Arc<Doorbell>,
     sequence: std::sync::atomic::AtomicU64,
 }
 
 impl FrameSlot {
     pub fn new(doorbell: Arc<Doorbell>) -> Self {
-        Self { frame: Mutex::new(None), doorbell, sequence: std::sync::atomic::AtomicU64::new(0) }
+        Self {
+            frame: Mutex::new(None),
+            emptied: Condvar::new(),
+            doorbell,
+            sequence: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// The sequence number for the next frame of this camera (1, 2, ...).
@@ -119,7 +126,27 @@ impl FrameSlot {
     }
 
     pub fn take(&self) -> Option<Frame> {
-        self.frame.lock().unwrap_or_else(|p| p.into_inner()).take()
+        let frame = self.frame.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.emptied.notify_all();
+        frame
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frame.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
+    /// Waits until the consumer has taken the frame in the slot, so the next one
+    /// replaces nothing: the lossless hand-over of a file played as fast as possible.
+    /// Returns false when `give_up` says to stop waiting (the pipeline is stopping).
+    pub fn wait_until_empty(&self, give_up: impl Fn() -> bool) -> bool {
+        let mut frame = self.frame.lock().unwrap_or_else(|p| p.into_inner());
+        while frame.is_some() {
+            if give_up() {
+                return false;
+            }
+            frame = self.emptied.wait_timeout(frame, Duration::from_millis(50)).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        true
     }
 
     pub fn doorbell(&self) -> &Arc<Doorbell> {
@@ -153,6 +180,25 @@ mod tests {
         assert_eq!(replaced.sequence, 1);
         assert_eq!(bell.count(), 2);
         assert_eq!(slot.take().unwrap().sequence, 2);
+        assert!(slot.take().is_none());
+    }
+
+    #[test]
+    fn a_waiting_producer_resumes_when_the_frame_is_taken() {
+        let slot = Arc::new(FrameSlot::new(Arc::new(Doorbell::default())));
+        assert!(slot.wait_until_empty(|| false), "empty at once");
+        slot.put(frame(1));
+        assert!(!slot.wait_until_empty(|| true), "gives up when told");
+        let consumer = {
+            let slot = Arc::clone(&slot);
+            std::thread::spawn(move || {
+                while slot.take().is_none() {
+                    std::thread::yield_now();
+                }
+            })
+        };
+        assert!(slot.wait_until_empty(|| false));
+        consumer.join().unwrap();
         assert!(slot.take().is_none());
     }
 

@@ -41,6 +41,9 @@ pub struct PipelineShared {
     pub preroll: Arc<Mutex<PrerollBuffer>>,
     /// Set by the source when the stream has no usable video.
     pub no_video: AtomicBool,
+    /// Set before the pipeline is stopped: a streaming thread waiting for the
+    /// detector (lossless hand-over) stops waiting.
+    pub stopping: AtomicBool,
     /// The stream's last parameter sets (SPS/PPS...), put in front of keyframes that
     /// come without them (an H.265 CRA, for one) before they go to a shared decoder.
     pub parameter_sets: Mutex<Option<Arc<[u8]>>>,
@@ -145,7 +148,7 @@ fn codec_tail(
     // A file played as fast as possible waits for the decoders instead of dropping.
     let backpressure = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Fast;
     install_gate_probe(&pace, nal_codec, Arc::clone(shared), Arc::clone(&slot), backpressure);
-    install_frame_callback(&sink, Arc::clone(shared), Arc::clone(&slot));
+    install_frame_callback(&sink, Arc::clone(shared), Arc::clone(&slot), backpressure);
     Ok(vec![parse, au, pace, dec, convert, sink.upcast()])
 }
 
@@ -201,6 +204,13 @@ fn install_gate_probe(
             // H.265 keyframes stay with the camera's own decoder: libav's HEVC decoder,
             // shared, gave no picture for CRA keyframes of another stream position.
             Ok(()) if keyframe && !decodes_all && codec == Codec::H264 => {
+                if backpressure {
+                    // Lossless: the previous keyframe decoded and taken by the detector
+                    // before this one goes (waiting here holds only this file's thread).
+                    let stopping = || shared.stopping.load(Ordering::Relaxed);
+                    while !pool.wait_idle(&shared.camera_id, Duration::from_millis(100)) && !stopping() {}
+                    slot.wait_until_empty(stopping);
+                }
                 let data = with_parameter_sets(&shared, codec, data);
                 pool.submit(DecodeJob {
                     camera_id: Arc::clone(&shared.camera_id),
@@ -243,7 +253,12 @@ fn with_parameter_sets(shared: &PipelineShared, codec: Codec, keyframe: Arc<[u8]
 }
 
 /// Hands each decoded frame, without a copy, to the camera's slot.
-fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, slot: Arc<FrameSlot>) {
+fn install_frame_callback(
+    sink: &gst_app::AppSink,
+    shared: Arc<PipelineShared>,
+    slot: Arc<FrameSlot>,
+    backpressure: bool,
+) {
     let mut info_cache: Option<(gst::Caps, gst_video::VideoInfo)> = None;
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
@@ -280,6 +295,9 @@ fn install_frame_callback(sink: &gst_app::AppSink, shared: Arc<PipelineShared>, 
                     stride,
                     pixels: Pixels::mapped(mapped),
                 };
+                if backpressure {
+                    slot.wait_until_empty(|| shared.stopping.load(Ordering::Relaxed));
+                }
                 shared.frames_delivered.fetch_add(1, Ordering::Relaxed);
                 metrics::frame_delivered(&shared.camera_id);
                 if slot.put(frame).is_some() {
@@ -333,6 +351,7 @@ pub fn build(
         sampler: Mutex::new(Sampler::new(settings.sample_fps)),
         preroll,
         no_video: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
         parameter_sets: Mutex::new(None),
     });
     shared.preroll.lock().unwrap_or_else(|p| p.into_inner()).clear();

@@ -207,6 +207,7 @@ impl CameraWorker {
             Err(f) => return Outcome::Failed(f),
         };
         let outcome = self.watch(&cp, shutdown).await;
+        cp.shared.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
         stop_pipeline(cp.pipeline, &self.settings.id).await;
         outcome
     }

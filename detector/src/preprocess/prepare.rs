@@ -1,7 +1,5 @@
 //! The OpenCV half of preprocessing: one reusable canvas per inference worker.
 
-use std::ffi::c_void;
-
 use opencv::core::{
     Mat, MatTrait, MatTraitConst, MatTraitConstManual, MatTraitManual, Point, Rect, Scalar, Size, Vector, CV_8UC3,
 };
@@ -9,6 +7,7 @@ use opencv::imgproc;
 
 use super::letterbox::Letterbox;
 use super::privacy_mask::PrivacyMask;
+use crate::evidence::borrowed_mat::with_borrowed_mat;
 use crate::image::ImageRef;
 use crate::model::manifest::{ColorOrder, ModelInput};
 
@@ -105,25 +104,17 @@ impl Preprocessor {
     }
 
     fn letterbox_into_canvas(&mut self, image: ImageRef<'_>, lb: &Letterbox) -> Result<(), PreprocessError> {
-        // SAFETY: the Mat borrows `image`'s bytes (checked in ImageRef::bgr to hold
-        // `height` rows of `stride` bytes) only within this function, and is only read.
-        let source = unsafe {
-            Mat::new_rows_cols_with_data_unsafe(
-                image.height() as i32,
-                image.width() as i32,
-                CV_8UC3,
-                image.bytes().as_ptr() as *mut c_void,
-                image.stride(),
-            )?
-        };
         let area = Rect::new(lb.pad_left as i32, lb.pad_top as i32, lb.resized_width as i32, lb.resized_height as i32);
-        let mut target = Mat::roi_mut(&mut self.canvas, area)?;
-        if (lb.resized_width, lb.resized_height) == (image.width(), image.height()) {
-            source.copy_to(&mut target)?;
-        } else {
-            let size = Size::new(lb.resized_width as i32, lb.resized_height as i32);
-            imgproc::resize(&source, &mut target, size, 0.0, 0.0, imgproc::INTER_LINEAR)?;
-        }
+        let canvas = &mut self.canvas;
+        with_borrowed_mat(image, |source| {
+            let mut target = Mat::roi_mut(canvas, area)?;
+            if (lb.resized_width, lb.resized_height) == (image.width(), image.height()) {
+                source.copy_to(&mut target)
+            } else {
+                let size = Size::new(lb.resized_width as i32, lb.resized_height as i32);
+                imgproc::resize(source, &mut target, size, 0.0, 0.0, imgproc::INTER_LINEAR)
+            }
+        })?;
         Ok(())
     }
 

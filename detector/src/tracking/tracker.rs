@@ -162,6 +162,14 @@ impl Tracker {
         update
     }
 
+    /// Marks a track as present at `now` without a detection (its appearance showed it
+    /// still there): it is not lost, and its box and filter stay as they are.
+    pub fn confirm_present(&mut self, id: u64, now: Timestamp) {
+        if let Some(t) = self.tracks.iter_mut().find(|t| t.id == id) {
+            t.last_seen = t.last_seen.max(now);
+        }
+    }
+
     fn associate(
         &self,
         tracks: &[usize],

@@ -4,19 +4,13 @@
 
 use crate::timestamp::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Presence {
     inside: bool,
     /// Since when the anchor has been on the side opposite to `inside`.
     pending_since: Option<Timestamp>,
     /// Since when the object has counted as inside.
     entered_at: Option<Timestamp>,
-}
-
-impl Default for Presence {
-    fn default() -> Self {
-        Self { inside: false, pending_since: None, entered_at: None }
-    }
 }
 
 impl Presence {

@@ -80,6 +80,21 @@ impl Zone {
     }
 }
 
+impl Zone {
+    /// When the current enforced period began, for a zone with tolerated windows that
+    /// is enforced at `t`: the end of the latest window. A stall that stood through
+    /// the tolerated evening gets its full dwell time to pack up after it.
+    pub fn enforced_since(&self, t: Timestamp, utc_offset_minutes: i32) -> Option<Timestamp> {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        let local_ms = (t.0 + i64::from(utc_offset_minutes) * 60_000).rem_euclid(DAY_MS);
+        self.tolerated
+            .iter()
+            .map(|&(_, end)| (local_ms - i64::from(end) * 60_000).rem_euclid(DAY_MS))
+            .min()
+            .map(|since_end| Timestamp(t.0 - since_end))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +136,9 @@ mod tests {
         assert!(z.tolerated_at(utc(15, 30), 480)); // 23:30 local, overnight window
         assert!(z.tolerated_at(utc(16, 59), 480)); // 00:59 local
         assert!(!z.tolerated_at(utc(17, 0), 480)); // 01:00 local
+                                                   // Enforcement started again at 01:00 local (17:00 UTC) and at 22:00 local.
+        assert_eq!(z.enforced_since(utc(17, 30), 480), Some(utc(17, 0)));
+        assert_eq!(z.enforced_since(utc(14, 10), 480), Some(utc(14, 0)));
+        assert_eq!(Zone { tolerated: vec![], ..z }.enforced_since(utc(14, 10), 480), None);
     }
 }

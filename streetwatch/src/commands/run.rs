@@ -17,12 +17,31 @@ use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
 use crate::wiring::cameras::{prepare_cameras, spawn_cameras};
 use crate::wiring::detection::{load_model, start_detection};
-use crate::wiring::detections_out::{self, DetectionLog};
+use crate::wiring::incidents_out::{self, IncidentSink};
+
+/// Waits until the detector has taken every camera's last frame (or `limit` passes,
+/// or shutdown is asked for).
+async fn wait_until_slots_empty(
+    cameras: &[ingest::CameraHandle],
+    shutdown: &CancellationToken,
+    limit: Duration,
+) -> bool {
+    let start = tokio::time::Instant::now();
+    loop {
+        if cameras.iter().all(|c| c.slot.is_empty()) {
+            return true;
+        }
+        if shutdown.is_cancelled() || start.elapsed() > limit {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 pub async fn run(config: Config) -> anyhow::Result<i32> {
     let metrics = install_metrics_recorder()?;
     metrics_catalog::describe_process_metrics();
-    detections_out::describe_metrics();
+    incidents_out::describe_metrics();
     metrics_catalog::record_startup(config.cameras.len());
 
     let deadline = Duration::from_secs(config.service.shutdown_deadline_secs);
@@ -61,25 +80,46 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
     let (camera_workers, cameras) = prepare_cameras(&config.cameras, &doorbell, &status_events);
     // Inference sessions open before any camera streams, so a detector that cannot
     // start (a required GPU provider missing) stops here with nothing to clean up.
-    let detection =
-        match start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), Arc::new(DetectionLog)) {
-            Ok(pool) => pool,
-            Err(e) => {
-                tracing::error!("cannot start the detector: {e}");
-                return Ok(match e {
-                    detector::DetectorError::Worker { .. } => exit_code::RUNTIME_FAILURE,
-                    _ => exit_code::CHECK_FAILED,
-                });
-            }
-        };
-    spawn_cameras(camera_workers, &shutdown, &mut components);
+    let incidents = match IncidentSink::new(&config, &cameras) {
+        Ok(sink) => Arc::new(sink),
+        Err(e) => {
+            tracing::error!(data_dir = %config.data_dir.display(), "cannot open the incident log: {e}");
+            return Ok(exit_code::RUNTIME_FAILURE);
+        }
+    };
+    let detection = match start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), incidents) {
+        Ok(pool) => pool,
+        Err(e) => {
+            tracing::error!("cannot start the detector: {e}");
+            return Ok(match e {
+                detector::DetectorError::Worker { .. } => exit_code::RUNTIME_FAILURE,
+                _ => exit_code::CHECK_FAILED,
+            });
+        }
+    };
+    let mut camera_tasks: JoinSet<()> = JoinSet::new();
+    spawn_cameras(camera_workers, &shutdown, &mut camera_tasks);
 
     ready.set(true);
     tracing::info!(instance = %config.service.instance, cameras = cameras.len(), "streetwatch running");
-    shutdown.cancelled().await;
+    let all_finished = tokio::select! {
+        _ = shutdown.cancelled() => false,
+        // Only files without `loop` finish by themselves; live cameras run until shutdown.
+        _ = async { while camera_tasks.join_next().await.is_some() {} }, if !cameras.is_empty() => true,
+    };
     ready.set(false);
-    // Inference threads finish their current batch; frames still in slots are dropped.
+    if all_finished {
+        tracing::info!("every camera finished its file; analysing the last frames, then stopping");
+        let drained = wait_until_slots_empty(&cameras, &shutdown, deadline).await;
+        if !drained {
+            tracing::warn!("frames were still waiting for the detector when it stopped");
+        }
+    }
+    // Inference threads finish their current batch (its incidents are written);
+    // frames still in slots are dropped.
     tokio::task::spawn_blocking(move || detection.stop()).await.context("stopping the detector crashed")?;
+    shutdown.cancel();
+    while camera_tasks.join_next().await.is_some() {}
 
     let finished = tokio::time::timeout(deadline, async { while components.join_next().await.is_some() {} }).await;
     match finished {

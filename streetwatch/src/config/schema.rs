@@ -154,6 +154,46 @@ pub struct RulesConfig {
     pub street_vending: StreetVendingRule,
     pub bike_cluster: BikeClusterRule,
     pub incidents: IncidentTiming,
+    pub stationary: StationaryConfig,
+    pub tracking: TrackingConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StationaryConfig {
+    /// An object stands still while its box keeps at least this IoU with the box it
+    /// had when it stopped.
+    pub min_iou: f32,
+    /// Appearance check: a still object the detector loses, or whose box jumps, stays
+    /// still while the pixels where it stopped still look like it (robust to light).
+    pub appearance_check: bool,
+    /// Normalised cross-correlation of the 16x16 grey patches that counts as "the same".
+    pub appearance_min_correlation: f32,
+    /// Only objects still at least this long get the appearance check.
+    pub appearance_min_still_secs: f64,
+}
+
+impl Default for StationaryConfig {
+    fn default() -> Self {
+        Self { min_iou: 0.7, appearance_check: true, appearance_min_correlation: 0.8, appearance_min_still_secs: 10.0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackingConfig {
+    /// A track not seen for this long ends: the tolerance for detector drop-outs.
+    pub max_lost_secs: f64,
+    /// Detections at least this confident are matched first and may start tracks.
+    pub high_score: f32,
+    /// Minimum IoU between a track's predicted box and a detection.
+    pub match_iou: f32,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        Self { max_lost_secs: 10.0, high_score: 0.5, match_iou: 0.2 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,6 +224,9 @@ pub struct StreetVendingRule {
     pub stall_classes: Vec<String>,
     /// Stationary persons that count as vending even without stall objects.
     pub min_persons_without_stall: u32,
+    /// How close persons and stall objects must be to form one stall, as a fraction
+    /// of the frame diagonal.
+    pub group_radius: f64,
 }
 
 impl Default for StreetVendingRule {
@@ -196,6 +239,7 @@ impl Default for StreetVendingRule {
                 .map(String::from)
                 .to_vec(),
             min_persons_without_stall: 3,
+            group_radius: 0.1,
         }
     }
 }
@@ -209,6 +253,10 @@ pub struct BikeClusterRule {
     /// Neighbourhood radius for clustering, as a fraction of the frame diagonal.
     pub cluster_radius: f64,
     pub include_motorbikes: bool,
+    /// The bicycle class; a person overlapping one is riding it, not parking it.
+    pub bicycle_class: String,
+    pub motorbike_class: String,
+    pub person_class: String,
     /// Flag clusters anywhere in the frame, not only in no-bike-parking zones.
     pub anywhere: bool,
 }
@@ -221,6 +269,9 @@ impl Default for BikeClusterRule {
             min_count: 5,
             cluster_radius: 0.08,
             include_motorbikes: false,
+            bicycle_class: "bicycle".into(),
+            motorbike_class: "motorbike".into(),
+            person_class: "person".into(),
             anywhere: false,
         }
     }
@@ -233,7 +284,8 @@ pub struct IncidentTiming {
     pub update_interval_secs: u64,
     /// The condition must be false this long before ENDED.
     pub clear_secs: u64,
-    /// A violation still standing after this long is raised again as a new incident.
+    /// A violation still standing gets a reminder UPDATED this often (0: never). It
+    /// stays one incident.
     pub realarm_secs: u64,
     /// Severity goes up after this long.
     pub escalate_after_secs: u64,

@@ -237,6 +237,17 @@ fn check_detector(p: &mut Problems, d: &DetectorConfig, rules: &RulesConfig, bas
             "rules.street_vending.person_class",
         );
         check_classes(p, m, &rules.street_vending.stall_classes, "rules.street_vending.stall_classes");
+        let bikes = &rules.bike_cluster;
+        let mut single = vec![
+            (&bikes.bicycle_class, "rules.bike_cluster.bicycle_class"),
+            (&bikes.person_class, "rules.bike_cluster.person_class"),
+        ];
+        if bikes.include_motorbikes {
+            single.push((&bikes.motorbike_class, "rules.bike_cluster.motorbike_class"));
+        }
+        for (class, path) in single {
+            check_classes(p, m, std::slice::from_ref(class), path);
+        }
     }
     Some(ResolvedModel {
         manifest_path: manifest_path?,
@@ -268,10 +279,35 @@ fn check_rules(p: &mut Problems, r: &RulesConfig) {
         "must be at least 1",
     );
     p.check(
-        r.incidents.realarm_secs > r.incidents.clear_secs,
+        r.incidents.realarm_secs == 0 || r.incidents.realarm_secs >= r.incidents.update_interval_secs,
         "rules.incidents.realarm_secs",
-        "must be longer than rules.incidents.clear_secs",
+        "must be 0 (no reminders) or at least rules.incidents.update_interval_secs",
     );
+    p.check(
+        r.street_vending.group_radius > 0.0 && r.street_vending.group_radius <= 1.0,
+        "rules.street_vending.group_radius",
+        "must be in (0, 1] (a fraction of the frame diagonal)",
+    );
+    let st = &r.stationary;
+    p.check(st.min_iou > 0.0 && st.min_iou < 1.0, "rules.stationary.min_iou", "must be between 0 and 1");
+    p.check(
+        st.appearance_min_correlation > 0.0 && st.appearance_min_correlation < 1.0,
+        "rules.stationary.appearance_min_correlation",
+        "must be between 0 and 1",
+    );
+    p.check(
+        st.appearance_min_still_secs >= 0.0 && st.appearance_min_still_secs.is_finite(),
+        "rules.stationary.appearance_min_still_secs",
+        "must be 0 or more",
+    );
+    let tr = &r.tracking;
+    p.check(
+        tr.max_lost_secs > 0.0 && tr.max_lost_secs <= 3600.0,
+        "rules.tracking.max_lost_secs",
+        "must be in (0, 3600]",
+    );
+    p.check(tr.high_score > 0.0 && tr.high_score < 1.0, "rules.tracking.high_score", "must be between 0 and 1");
+    p.check(tr.match_iou > 0.0 && tr.match_iou < 1.0, "rules.tracking.match_iou", "must be between 0 and 1");
 }
 
 fn check_classes(p: &mut Problems, manifest: &ModelManifest, classes: &[String], path: &str) {

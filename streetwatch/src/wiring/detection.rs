@@ -75,26 +75,7 @@ pub fn pool_settings(config: &Config, cameras: &[CameraHandle]) -> PoolSettings 
         .iter()
         .map(|class| d.class_score_thresholds.get(class).copied().unwrap_or(d.score_threshold))
         .collect();
-    let privacy_masks = cameras
-        .iter()
-        .map(|handle| {
-            config
-                .cameras
-                .iter()
-                .find(|c| *c.config.id == *handle.id)
-                .map(|c| {
-                    c.config
-                        .privacy_masks
-                        .iter()
-                        .map(|m| PrivacyMask {
-                            points: m.polygon.clone(),
-                            normalized: m.coordinates == Coordinates::Normalized,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .collect();
+    let privacy_masks = cameras.iter().map(|handle| privacy_masks(config, &handle.id)).collect();
     PoolSettings {
         workers: d.inference_threads as usize,
         session: session_options(config),
@@ -108,6 +89,25 @@ pub fn pool_settings(config: &Config, cameras: &[CameraHandle]) -> PoolSettings 
         max_batch: d.max_batch as usize,
         privacy_masks,
     }
+}
+
+/// The privacy masks of the camera with id `camera_id`.
+pub fn privacy_masks(config: &Config, camera_id: &str) -> Vec<PrivacyMask> {
+    config
+        .cameras
+        .iter()
+        .find(|c| c.config.id == camera_id)
+        .map(|c| {
+            c.config
+                .privacy_masks
+                .iter()
+                .map(|m| PrivacyMask {
+                    points: m.polygon.clone(),
+                    normalized: m.coordinates == Coordinates::Normalized,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// ONNX Runtime session settings from the config.

@@ -1,7 +1,10 @@
 //! Builds the components from the validated config and connects them. This is the
 //! only place that knows about more than one of ingest, detector and router.
 
+pub mod analysis;
 pub mod cameras;
 pub mod detection;
-pub mod detections_out;
 pub mod frame_drain;
+pub mod incident_log;
+pub mod incidents_out;
+pub mod stream_clock;

@@ -1,0 +1,5 @@
+//! Per-camera analysis: tracking, stillness, zones, rules, incidents, wired together.
+
+pub mod camera;
+
+pub use camera::CameraAnalysis;

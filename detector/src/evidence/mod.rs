@@ -1,0 +1,10 @@
+//! Pixels for people and for the stillness check: annotated incident snapshots and
+//! small grey appearance patches, both with OpenCV (and the borrowed-Mat helper that
+//! preprocessing shares).
+
+pub mod appearance;
+pub(crate) mod borrowed_mat;
+pub mod snapshot;
+
+pub use appearance::GreyPatch;
+pub use snapshot::{decode_jpeg, render_snapshot, SnapshotError};

@@ -1,0 +1,220 @@
+//! The annotated snapshot of an incident: the frame with privacy masks blacked out,
+//! the zones outlined (the incident's own zone bold), the objects involved boxed and
+//! labelled, and, in a strip added below the frame (so it hides nothing of the
+//! scene, and frame coordinates stay as they are), the camera, the time and what
+//! happened. JPEG.
+//!
+//! Masks are filled first, on a copy of the frame: no stored image ever shows what a
+//! mask covers, whatever is drawn after.
+
+use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Point, Rect, Scalar, Vector, CV_8UC3};
+use opencv::imgcodecs;
+use opencv::imgproc;
+use opencv::prelude::VectorToVec;
+
+use super::borrowed_mat::with_borrowed_mat;
+use crate::image::ImageRef;
+use crate::incidents::IncidentEvent;
+use crate::preprocess::privacy_mask::PrivacyMask;
+use crate::zones::Zone;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot render the snapshot: {0}")]
+pub struct SnapshotError(String);
+
+impl From<opencv::Error> for SnapshotError {
+    fn from(e: opencv::Error) -> Self {
+        Self(format!("OpenCV: {e}"))
+    }
+}
+
+const RED: (f64, f64, f64) = (40.0, 40.0, 230.0);
+const YELLOW: (f64, f64, f64) = (0.0, 215.0, 255.0);
+const WHITE: (f64, f64, f64) = (255.0, 255.0, 255.0);
+
+fn bgr(c: (f64, f64, f64)) -> Scalar {
+    Scalar::new(c.0, c.1, c.2, 0.0)
+}
+
+fn polygon(points: impl Iterator<Item = (f64, f64)>) -> Vector<Point> {
+    points.map(|(x, y)| Point::new(x.round() as i32, y.round() as i32)).collect()
+}
+
+/// Renders the snapshot of `event` on `image` and encodes it as JPEG.
+/// `local_time` is the banner's time text (the caller knows the camera's offset).
+pub fn render_snapshot(
+    image: ImageRef<'_>,
+    masks: &[PrivacyMask],
+    zones: &[Zone],
+    event: &IncidentEvent,
+    local_time: &str,
+    jpeg_quality: i32,
+) -> Result<Vec<u8>, SnapshotError> {
+    let (w, h) = (image.width(), image.height());
+    let thickness = ((w.max(h) as f64 / 640.0).round() as i32).max(1);
+    let banner_h = 44 * thickness;
+    let mut canvas = Mat::new_rows_cols_with_default(h as i32 + banner_h, w as i32, CV_8UC3, Scalar::all(0.0))?;
+    with_borrowed_mat(image, |frame| {
+        let mut top = Mat::roi_mut(&mut canvas, Rect::new(0, 0, w as i32, h as i32))?;
+        frame.copy_to(&mut top)
+    })?;
+
+    let mut masked: Vector<Vector<Point>> = Vector::new();
+    for m in masks {
+        masked.push(polygon(m.frame_points(w, h)));
+    }
+    if !masked.is_empty() {
+        imgproc::fill_poly(&mut canvas, &masked, Scalar::all(0.0), imgproc::LINE_8, 0, Point::new(0, 0))?;
+    }
+
+    let incident_zone = event.zone.as_ref().map(|z| z.id.clone());
+    for zone in zones {
+        let (sx, sy) = if zone.normalized { (f64::from(w), f64::from(h)) } else { (1.0, 1.0) };
+        let mut outline: Vector<Vector<Point>> = Vector::new();
+        outline.push(polygon(zone.polygon.iter().map(|[x, y]| (x * sx, y * sy))));
+        let own = incident_zone.as_deref() == Some(&*zone.id);
+        let t = if own { 2 * thickness } else { thickness };
+        imgproc::polylines(&mut canvas, &outline, true, bgr(YELLOW), t, imgproc::LINE_AA, 0)?;
+    }
+
+    let font = imgproc::FONT_HERSHEY_SIMPLEX;
+    let scale = 0.45 * thickness as f64;
+    for o in &event.objects {
+        let b = o.bbox.clamped(w as f32, h as f32);
+        let rect = Rect::new(b.x1 as i32, b.y1 as i32, b.width().max(1.0) as i32, b.height().max(1.0) as i32);
+        imgproc::rectangle(&mut canvas, rect, bgr(RED), 2 * thickness, imgproc::LINE_8, 0)?;
+        let label = format!("{} #{}", o.label, o.track_id);
+        let y = (rect.y - 4).max(12 * thickness);
+        imgproc::put_text(
+            &mut canvas,
+            &label,
+            Point::new(rect.x, y),
+            font,
+            scale,
+            bgr(RED),
+            thickness,
+            imgproc::LINE_AA,
+            false,
+        )?;
+    }
+
+    // The strip below the frame: camera, time and rule, then the summary.
+    let (base, first) = (h as i32, format!("{}  {}  {}", event.camera_id, local_time, event.rule.name()));
+    let white = bgr(WHITE);
+    imgproc::put_text(
+        &mut canvas,
+        &first,
+        Point::new(6, base + 18 * thickness),
+        font,
+        scale,
+        white,
+        thickness,
+        imgproc::LINE_AA,
+        false,
+    )?;
+    let yellow = bgr(YELLOW);
+    let summary_at = Point::new(6, base + 38 * thickness);
+    imgproc::put_text(
+        &mut canvas,
+        &event.summary,
+        summary_at,
+        font,
+        scale,
+        yellow,
+        thickness,
+        imgproc::LINE_AA,
+        false,
+    )?;
+
+    let mut jpeg: Vector<u8> = Vector::new();
+    let params: Vector<i32> = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, jpeg_quality.clamp(10, 100)]);
+    if !imgcodecs::imencode(".jpg", &canvas, &mut jpeg, &params)? {
+        return Err(SnapshotError("the JPEG encoder refused the image".into()));
+    }
+    Ok(jpeg.to_vec())
+}
+
+/// Decodes a JPEG (a stored snapshot) into packed BGR: `(width, height, pixels)`.
+/// For tools and tests that check what a snapshot shows.
+pub fn decode_jpeg(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), SnapshotError> {
+    let mat = imgcodecs::imdecode(&Vector::<u8>::from_slice(bytes), imgcodecs::IMREAD_COLOR)?;
+    if mat.empty() {
+        return Err(SnapshotError("not a decodable image".into()));
+    }
+    let mut packed = Mat::default();
+    mat.copy_to(&mut packed)?;
+    let pixels = packed.data_bytes()?.to_vec();
+    Ok((mat.cols() as u32, mat.rows() as u32, pixels))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use opencv::core::{MatTraitConst, Vec3b};
+
+    use super::*;
+    use crate::incidents::{Cause, IncidentObject, Phase, Severity, ZoneInfo};
+    use crate::postprocess::boxes::BoxXyxy;
+    use crate::rules::RuleKind;
+    use crate::timestamp::Timestamp;
+    use crate::zones::{Anchor, ZoneKind};
+
+    #[test]
+    fn the_snapshot_boxes_the_objects_outlines_the_zone_and_blacks_out_masks() {
+        let (w, h) = (320u32, 240u32);
+        let pixels = vec![128u8; (w * h * 3) as usize];
+        let image = ImageRef::bgr(w, h, (w * 3) as usize, &pixels).unwrap();
+        let zone = Zone {
+            id: Arc::from("walk"),
+            name: None,
+            kind: ZoneKind::Sidewalk,
+            polygon: vec![[20.0, 150.0], [300.0, 150.0], [300.0, 230.0], [20.0, 230.0]],
+            normalized: false,
+            anchor: Anchor::BottomCenter,
+            entry_inertia_secs: 0.0,
+            exempt: false,
+            tolerated: vec![],
+            dwell_secs: None,
+        };
+        let event = IncidentEvent {
+            id: "x".into(),
+            phase: Phase::Started,
+            cause: Cause::DwellReached,
+            rule: RuleKind::SidewalkParking,
+            revision: 1,
+            camera_id: Arc::from("cam"),
+            zone: Some(ZoneInfo { id: Arc::from("walk"), name: None, kind: ZoneKind::Sidewalk }),
+            started_at: Timestamp(0),
+            at: Timestamp(0),
+            ended_at: None,
+            dwell_secs: 120.0,
+            objects: vec![IncidentObject {
+                track_id: 3,
+                label: Arc::from("car"),
+                score: 0.9,
+                bbox: BoxXyxy { x1: 100.0, y1: 120.0, x2: 200.0, y2: 200.0 },
+            }],
+            severity: Severity::Low,
+            summary: "car parked".into(),
+        };
+        let mask =
+            PrivacyMask { points: vec![[0.0, 200.0], [60.0, 200.0], [60.0, 240.0], [0.0, 240.0]], normalized: false };
+        let jpeg = render_snapshot(image, &[mask], &[zone], &event, "08:00:00", 95).unwrap();
+        assert_eq!(&jpeg[..2], &[0xff, 0xd8], "a JPEG");
+        let decoded = imgcodecs::imdecode(&Vector::<u8>::from_slice(&jpeg), imgcodecs::IMREAD_COLOR).unwrap();
+        let px = |x: i32, y: i32| *decoded.at_2d::<Vec3b>(y, x).unwrap();
+        let reddish = |p: Vec3b| p[2] > 150 && p[0] < 100 && p[1] < 100;
+        assert!(reddish(px(100, 160)), "left edge of the box: {:?}", px(100, 160));
+        assert!(reddish(px(150, 200)), "bottom edge of the box: {:?}", px(150, 200));
+        let grey = px(150, 100);
+        assert!((grey[0] as i32 - 128).abs() < 10, "untouched: {grey:?}");
+        let masked = px(30, 225);
+        assert!(masked.iter().all(|&c| c < 20), "masked: {masked:?}");
+        let zone_edge = px(300, 190);
+        assert!(zone_edge[2] > 180 && zone_edge[1] > 150 && zone_edge[0] < 80, "zone outline: {zone_edge:?}");
+        assert_eq!((decoded.cols(), decoded.rows()), (320, 240 + 44), "a strip below the frame");
+        let strip = px(300, 250);
+        assert!(strip.iter().all(|&c| c < 30), "strip: {strip:?}");
+    }
+}

@@ -1,0 +1,202 @@
+//! Analysed frames through each camera's analysis (tracker, zones, rules, incident
+//! lifecycles), and the incident events it emits out: an annotated snapshot on disk
+//! for STARTED and UPDATED, a line in the incident log, a log line and metrics.
+//!
+//! This runs on the inference threads: a camera's frames are analysed in order under
+//! its own lock, so one camera never waits for another's analysis.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use detector::analysis::CameraAnalysis;
+use detector::evidence::render_snapshot;
+use detector::image::ImageRef;
+use detector::incidents::{IncidentEvent, Phase};
+use detector::preprocess::privacy_mask::PrivacyMask;
+use detector::workers::feed::AnalysableFrame;
+use detector::workers::pool::{AnalysedFrame, DetectionSink};
+use detector::zones::Zone;
+use ingest::{CameraHandle, Pacing, SourceKind};
+use metrics::{counter, describe_counter};
+
+use super::analysis::{camera_analysis, utc_offset_minutes, zones};
+use super::detection::{privacy_masks, IngestFrame};
+use super::incident_log::{phase_name, record, IncidentLog, RecordContext};
+use super::stream_clock::{ClockSource, StreamClock};
+use crate::config::Config;
+
+const SNAPSHOT_JPEG_QUALITY: i32 = 85;
+
+struct CameraState {
+    id: Arc<str>,
+    masks: Vec<PrivacyMask>,
+    zones: Vec<Zone>,
+    utc_offset_minutes: i32,
+    analysis: Mutex<(CameraAnalysis, StreamClock)>,
+}
+
+pub struct IncidentSink {
+    cameras: Vec<CameraState>,
+    data_dir: PathBuf,
+    instance: String,
+    log: Mutex<IncidentLog>,
+}
+
+pub fn describe_metrics() {
+    describe_counter!("streetwatch_objects_detected_total", "Objects detected in analysed frames, per class.");
+    describe_counter!("streetwatch_incident_events_total", "Incident events emitted, per camera, kind and phase.");
+    describe_counter!(
+        "streetwatch_incident_write_errors_total",
+        "Incident events or snapshots that could not be written to disk (each also logged at error)."
+    );
+}
+
+impl IncidentSink {
+    /// One analysis per camera, in the order of `cameras` (the detector's order).
+    pub fn new(config: &Config, cameras: &[CameraHandle]) -> std::io::Result<Self> {
+        let states = cameras
+            .iter()
+            .map(|handle| {
+                let camera = config.cameras.iter().find(|c| *c.config.id == *handle.id);
+                let fast_file =
+                    camera.is_some_and(|c| c.url.kind() == SourceKind::File && c.config.pacing == Pacing::Fast);
+                let clock = StreamClock::new(if fast_file { ClockSource::StreamTime } else { ClockSource::Wall });
+                let (analysis, zones, offset) = match camera {
+                    Some(c) => {
+                        (camera_analysis(c, &config.rules, &config.model_manifest), zones(c), utc_offset_minutes(c))
+                    }
+                    // Every handle comes from a configured camera; an empty analysis is a safe stand-in.
+                    None => (
+                        CameraAnalysis::new(
+                            Arc::clone(&handle.id),
+                            Vec::new(),
+                            0,
+                            super::analysis::rule_settings(&config.rules, &config.model_manifest),
+                            super::analysis::tracker_settings(&config.rules),
+                        ),
+                        Vec::new(),
+                        0,
+                    ),
+                };
+                CameraState {
+                    id: Arc::clone(&handle.id),
+                    masks: privacy_masks(config, &handle.id),
+                    zones,
+                    utc_offset_minutes: offset,
+                    analysis: Mutex::new((analysis, clock)),
+                }
+            })
+            .collect();
+        let log = IncidentLog::open(&config.data_dir)?;
+        tracing::info!(path = %log.path().display(), "incident log");
+        Ok(Self {
+            cameras: states,
+            data_dir: config.data_dir.clone(),
+            instance: config.service.instance.clone(),
+            log: Mutex::new(log),
+        })
+    }
+
+    /// Writes the snapshot of `event`; returns its path relative to the data dir.
+    fn write_snapshot(&self, cam: &CameraState, event: &IncidentEvent, image: ImageRef<'_>) -> Option<String> {
+        let local_time = event.at.rfc3339(cam.utc_offset_minutes);
+        let jpeg = match render_snapshot(image, &cam.masks, &cam.zones, event, &local_time[..19], SNAPSHOT_JPEG_QUALITY)
+        {
+            Ok(j) => j,
+            Err(e) => {
+                write_error(&cam.id, "snapshot", &e.to_string());
+                return None;
+            }
+        };
+        let (y, m, d, ..) = event.at.civil(cam.utc_offset_minutes);
+        let relative = format!("evidence/{y:04}-{m:02}-{d:02}/{}/{}-r{}.jpg", cam.id, event.id, event.revision);
+        match write_atomically(&self.data_dir.join(&relative), &jpeg) {
+            Ok(()) => Some(relative),
+            Err(e) => {
+                write_error(&cam.id, "snapshot", &format!("{relative}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn publish(&self, cam: &CameraState, event: &IncidentEvent, image: Option<ImageRef<'_>>) {
+        let snapshot = match (event.phase, image) {
+            (Phase::Started | Phase::Updated, Some(image)) => self.write_snapshot(cam, event, image),
+            _ => None,
+        };
+        let (width, height) = image.map_or((1, 1), |i| (i.width(), i.height()));
+        let cx = RecordContext {
+            width,
+            height,
+            utc_offset_minutes: cam.utc_offset_minutes,
+            instance: &self.instance,
+            snapshot: snapshot.as_deref(),
+        };
+        let line = record(event, &cx);
+        let written = self.log.lock().unwrap_or_else(|p| p.into_inner()).append(&line);
+        if let Err(e) = written {
+            // Never silent: the whole event goes to the log at error level.
+            write_error(&cam.id, "incident log", &format!("{e}; event: {line}"));
+        }
+        counter!(
+            "streetwatch_incident_events_total",
+            "camera" => cam.id.to_string(),
+            "kind" => event.rule.name(),
+            "phase" => phase_name(event.phase)
+        )
+        .increment(1);
+        tracing::info!(
+            camera = %cam.id,
+            incident = %event.id,
+            kind = event.rule.name(),
+            phase = phase_name(event.phase),
+            revision = event.revision,
+            snapshot = snapshot.as_deref().unwrap_or(""),
+            "{}",
+            event.summary
+        );
+    }
+}
+
+fn write_error(camera: &str, what: &str, detail: &str) {
+    counter!("streetwatch_incident_write_errors_total", "camera" => camera.to_string()).increment(1);
+    tracing::error!(camera, "cannot write the {what}: {detail}");
+}
+
+/// Readers never see half a file: write aside, then rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+impl DetectionSink<IngestFrame> for IncidentSink {
+    fn deliver(&self, analysed: AnalysedFrame<IngestFrame>) {
+        for d in &analysed.detections {
+            counter!("streetwatch_objects_detected_total", "class" => d.label.to_string()).increment(1);
+        }
+        let Some(cam) = self.cameras.get(analysed.camera) else { return };
+        let frame = &analysed.frame.0;
+        let image = analysed.frame.image().ok();
+        let mut guard = cam.analysis.lock().unwrap_or_else(|p| p.into_inner());
+        let (analysis, clock) = &mut *guard;
+        let now = clock.time_of(frame.captured_at, frame.pts);
+        let events = analysis.analyse(&analysed.detections, image, frame.width, frame.height, now);
+        tracing::debug!(
+            camera = %cam.id,
+            sequence = frame.sequence,
+            objects = analysed.detections.len(),
+            tracked = analysis.scene().len(),
+            inference_ms = analysed.timings.inference.as_secs_f64() * 1e3,
+            queue_wait_ms = analysed.queue_wait.as_secs_f64() * 1e3,
+            "frame analysed"
+        );
+        // Still under the camera's lock: its events leave in order.
+        for event in &events {
+            self.publish(cam, event, image);
+        }
+    }
+}
