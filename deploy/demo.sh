@@ -13,4 +13,5 @@ source "${STREETWATCH_CACHE:-$HOME/.cache/streetwatch}/env.sh"
 
 cargo build --release --locked -p streetwatch
 ./target/release/streetwatch validate --config deploy/local.toml
+echo "==> incidents: var/demo/events/incidents.jsonl, snapshots: var/demo/evidence/ (the parked van: about 20 s in)"
 exec ./target/release/streetwatch run --config deploy/local.toml "$@"
