@@ -10,4 +10,7 @@ pub enum RouterError {
 
     #[error("Kafka client settings: {reason}")]
     ClientConfig { reason: String },
+
+    #[error("outbox {}: {reason}", path.display())]
+    Outbox { path: std::path::PathBuf, reason: String },
 }

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod kafka;
+pub mod outbox;
 
 pub use error::RouterError;
 pub use kafka::connection::KafkaConnection;

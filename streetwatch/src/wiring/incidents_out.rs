@@ -17,7 +17,7 @@ use detector::workers::feed::AnalysableFrame;
 use detector::workers::pool::{AnalysedFrame, DetectionSink};
 use detector::zones::Zone;
 use ingest::{CameraHandle, Pacing, SourceKind};
-use metrics::{counter, describe_counter};
+use metrics::{counter, describe_counter, describe_gauge, gauge};
 
 use super::analysis::{camera_analysis, utc_offset_minutes, zones};
 use super::detection::{privacy_masks, IngestFrame};
@@ -45,6 +45,8 @@ pub struct IncidentSink {
 pub fn describe_metrics() {
     describe_counter!("streetwatch_objects_detected_total", "Objects detected in analysed frames, per class.");
     describe_counter!("streetwatch_incident_events_total", "Incident events emitted, per camera, kind and phase.");
+    describe_gauge!("streetwatch_incidents_open", "Incidents open now (STARTED, not yet ENDED), per camera.");
+    describe_gauge!("streetwatch_tracked_objects", "Objects the camera's tracker follows now (seen or briefly lost).");
     describe_counter!(
         "streetwatch_incident_write_errors_total",
         "Incident events or snapshots that could not be written to disk (each also logged at error)."
@@ -185,6 +187,8 @@ impl DetectionSink<IngestFrame> for IncidentSink {
         let (analysis, clock) = &mut *guard;
         let now = clock.time_of(frame.captured_at, frame.pts);
         let events = analysis.analyse(&analysed.detections, image, frame.width, frame.height, now);
+        gauge!("streetwatch_incidents_open", "camera" => cam.id.to_string()).set(analysis.open_incidents() as f64);
+        gauge!("streetwatch_tracked_objects", "camera" => cam.id.to_string()).set(analysis.scene().len() as f64);
         tracing::debug!(
             camera = %cam.id,
             sequence = frame.sequence,
