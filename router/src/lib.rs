@@ -1,13 +1,24 @@
 //! Incident delivery for streetwatch.
 //!
-//! This crate is the only one that talks to Kafka (through `rdkafka`). Today it holds
-//! the broker probe that `streetwatch validate --check-broker` runs; the durable
-//! outbox and the routes follow.
+//! This crate is the only one that talks to Kafka (through `rdkafka`). Events come in
+//! through [`Router::submit`] (routed by [`routes`], encoded by [`encoding`], durably
+//! in the [`outbox`] before it returns) and leave through one delivery thread per
+//! destination: a Kafka topic ([`kafka::sink`]) or a JSON-lines file ([`local_sink`]).
+//! Refused events go to the [`dead_letter`] store.
 
+pub mod dead_letter;
+pub mod destination;
+pub mod encoding;
 pub mod error;
 pub mod kafka;
+pub mod local_sink;
 pub mod outbox;
+pub mod routes;
+pub mod service;
+mod telemetry;
 
+pub use destination::{Destination, Target};
 pub use error::RouterError;
 pub use kafka::connection::KafkaConnection;
 pub use kafka::probe::{probe_brokers, BrokerReport};
+pub use service::{Router, RouterSettings, Submission, Submitted};

@@ -1,0 +1,276 @@
+//! The router: events in (routed, encoded per destination, durably in the outbox
+//! before `submit` returns), deliveries out (one thread per destination, each taking
+//! its own entries from the outbox in order and marking them done only when the
+//! destination confirmed them).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use proto::v1::{Incident, Phase};
+
+use crate::dead_letter::DeadLetters;
+use crate::destination::{Destination, Target};
+use crate::encoding::{encode, Outgoing};
+use crate::kafka::sink::{KafkaSink, KafkaTuning};
+use crate::local_sink::JsonLinesSink;
+use crate::outbox::{Done, Entry, NewEntry, OpenReport, Outbox, OutboxSettings, Retention};
+use crate::routes::{destinations_for, Route};
+use crate::{telemetry as metrics, KafkaConnection, RouterError};
+
+pub struct RouterSettings {
+    pub outbox_dir: PathBuf,
+    pub outbox: OutboxSettings,
+    pub destinations: Vec<Destination>,
+    pub routes: Vec<Route>,
+    pub kafka: Option<KafkaConnection>,
+    pub kafka_tuning: KafkaTuning,
+    /// CloudEvents `source` of every event (`/streetwatch/<instance>`).
+    pub source: String,
+}
+
+/// One event to route.
+pub struct Submission<'a> {
+    pub incident: &'a Incident,
+    pub camera_group: Option<&'a str>,
+    /// The event's time, RFC 3339 (camera local offset).
+    pub time: &'a str,
+}
+
+/// What a submit did, for the caller's log.
+#[derive(Debug, Default)]
+pub struct Submitted {
+    /// Per event, the destinations it was routed to.
+    pub routed: Vec<Vec<Arc<str>>>,
+    /// UPDATED events shed to make room: `(destination, key, seq)`.
+    pub shed: Vec<(Arc<str>, String, u64)>,
+    pub over_bound: bool,
+}
+
+/// State the delivery threads share with `submit`.
+pub(crate) struct Shared {
+    outbox: Mutex<Outbox>,
+    /// Bumped on every append; delivery threads wait on it when idle.
+    appended: Mutex<u64>,
+    wake: Condvar,
+    pub(crate) stop: AtomicBool,
+    pub(crate) dead_letters: Mutex<DeadLetters>,
+}
+
+impl Shared {
+    pub(crate) fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until something is appended after `seen`, or `timeout`.
+    pub(crate) fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64 {
+        let guard = self.appended.lock().unwrap_or_else(|p| p.into_inner());
+        let (guard, _) =
+            self.wake.wait_timeout_while(guard, timeout, |n| *n == seen).unwrap_or_else(|p| p.into_inner());
+        *guard
+    }
+
+    pub(crate) fn appends(&self) -> u64 {
+        *self.appended.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ring(&self) {
+        *self.appended.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.wake.notify_all();
+    }
+
+    /// Marks entries done and updates the outbox metrics of `destination`.
+    pub(crate) fn finish(&self, destination: &str, seqs: &[u64], how: Done) -> Result<(), RouterError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let mut ob = self.outbox();
+        ob.finish(seqs, how)?;
+        report_depth(&ob, destination);
+        Ok(())
+    }
+
+    /// Dead-letters an entry: stored with the reason, then done in the outbox.
+    pub(crate) fn dead_letter(&self, entry: &Entry, reason: &str) {
+        let stored = self.dead_letters.lock().unwrap_or_else(|p| p.into_inner()).store(entry, reason, now_ms());
+        let destination = &entry.new.destination;
+        match stored {
+            Ok(()) => {
+                tracing::error!(destination = %destination, key = %entry.new.key, seq = entry.seq, "event dead-lettered: {reason}");
+                metrics::dead_lettered(destination);
+                if let Err(e) = self.finish(destination, &[entry.seq], Done::DeadLettered) {
+                    tracing::error!("{e}");
+                }
+            }
+            // Kept in the outbox: it will be tried again rather than lost.
+            Err(e) => {
+                tracing::error!(destination = %destination, seq = entry.seq, "cannot dead-letter ({reason}): {e}")
+            }
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+fn report_depth(ob: &Outbox, destination: &str) {
+    let depth = ob.depth().get(destination).copied().unwrap_or(0);
+    let age = ob.oldest_created_ms(destination).map_or(0.0, |t| ((now_ms() - t).max(0)) as f64 / 1000.0);
+    metrics::outbox_state(destination, depth, age);
+    metrics::outbox_bytes(ob.pending_bytes());
+}
+
+pub struct Router {
+    shared: Arc<Shared>,
+    destinations: Vec<Destination>,
+    routes: Vec<Route>,
+    source: String,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Router {
+    /// Opens the outbox (recovering what it holds) and starts one delivery thread per
+    /// destination. Undelivered events from before are sent first, in order.
+    pub fn start(settings: RouterSettings) -> Result<(Self, OpenReport), RouterError> {
+        metrics::describe();
+        let (outbox, report) = Outbox::open(&settings.outbox_dir, settings.outbox.clone())?;
+        let dead_letters = DeadLetters::open(&settings.outbox_dir.join("dead-letter.jsonl"))?;
+        let shared = Arc::new(Shared {
+            outbox: Mutex::new(outbox),
+            appended: Mutex::new(0),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+            dead_letters: Mutex::new(dead_letters),
+        });
+        {
+            let ob = shared.outbox();
+            for d in &settings.destinations {
+                report_depth(&ob, &d.name);
+            }
+        }
+        let mut workers = Vec::new();
+        for d in &settings.destinations {
+            let name = format!("deliver-{}", d.name);
+            let spawned = match &d.target {
+                Target::JsonLines { path } => {
+                    let sink = JsonLinesSink::open(Arc::clone(&d.name), path)?;
+                    let shared = Arc::clone(&shared);
+                    std::thread::Builder::new().name(name).spawn(move || sink.run(&shared))
+                }
+                Target::Kafka { topic } => {
+                    let conn = settings.kafka.clone().ok_or_else(|| RouterError::ClientConfig {
+                        reason: format!("destination `{}` needs a Kafka connection", d.name),
+                    })?;
+                    let sink = KafkaSink::new(Arc::clone(&d.name), topic.clone(), conn, settings.kafka_tuning.clone())?;
+                    let shared = Arc::clone(&shared);
+                    std::thread::Builder::new().name(name).spawn(move || sink.run(&shared))
+                }
+            };
+            workers.push(
+                spawned.map_err(|e| RouterError::ClientConfig {
+                    reason: format!("cannot start a delivery thread: {e}"),
+                })?,
+            );
+        }
+        let router = Self {
+            shared,
+            destinations: settings.destinations,
+            routes: settings.routes,
+            source: settings.source,
+            workers,
+        };
+        Ok((router, report))
+    }
+
+    /// Routes, encodes and appends the events to the outbox, synced to disk before it
+    /// returns (the pipeline's backpressure: this blocks on the disk, never on Kafka).
+    pub fn submit(&self, events: &[Submission<'_>]) -> Result<Submitted, RouterError> {
+        let mut out = Submitted::default();
+        let mut batch = Vec::new();
+        let created_ms = now_ms();
+        for ev in events {
+            let dests = destinations_for(&self.routes, ev.incident, ev.camera_group);
+            let key = ev.incident.camera.as_ref().map(|c| c.camera_id.clone()).unwrap_or_default();
+            let retention =
+                if ev.incident.phase == Phase::Updated as i32 { Retention::Sheddable } else { Retention::Keep };
+            for name in &dests {
+                let Some(d) = self.destinations.iter().find(|d| &d.name == name) else { continue };
+                let outgoing = Outgoing { incident: ev.incident, time: ev.time, source: &self.source };
+                let (headers, body) = encode(&outgoing, d.encoding);
+                batch.push(NewEntry {
+                    destination: Arc::clone(&d.name),
+                    key: key.clone(),
+                    headers,
+                    body,
+                    retention,
+                    created_ms,
+                });
+            }
+            out.routed.push(dests);
+        }
+        if batch.is_empty() {
+            return Ok(out);
+        }
+        let per_destination: Vec<Arc<str>> = batch.iter().map(|e| Arc::clone(&e.destination)).collect();
+        let started = Instant::now();
+        let appended = self.shared.outbox().append(batch)?;
+        metrics::write_seconds(started.elapsed().as_secs_f64());
+        for d in &per_destination {
+            metrics::routed(d, 1);
+        }
+        for e in &appended.shed {
+            metrics::shed(&e.new.destination);
+            out.shed.push((Arc::clone(&e.new.destination), e.new.key.clone(), e.seq));
+        }
+        out.over_bound = appended.over_bound;
+        {
+            let ob = self.shared.outbox();
+            for d in &self.destinations {
+                report_depth(&ob, &d.name);
+            }
+        }
+        self.shared.ring();
+        Ok(out)
+    }
+
+    /// Undelivered events, all destinations together.
+    pub fn undelivered(&self) -> usize {
+        self.shared.outbox().depth().values().sum()
+    }
+
+    /// Waits until every event is delivered (or dead-lettered), up to `timeout`.
+    pub fn wait_delivered(&self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while self.undelivered() > 0 {
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    /// Stops the delivery threads (each finishes what it has in flight, briefly);
+    /// what is undelivered stays in the outbox for the next start. Returns its count.
+    pub fn stop(mut self) -> usize {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.ring();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        self.undelivered()
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.ring();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
