@@ -18,6 +18,73 @@ use crate::telemetry::metrics_catalog;
 use crate::wiring::cameras::{prepare_cameras, spawn_cameras};
 use crate::wiring::detection::{load_model, start_detection};
 use crate::wiring::incidents_out::{self, IncidentSink};
+use crate::wiring::router::router_settings;
+
+/// Opens the outbox (reporting what it recovered and any damage), checks the Kafka
+/// topics, and starts delivery. A topic that does not exist stops startup (exit 4);
+/// an unreachable broker does not: events wait in the outbox until it is back.
+async fn start_router(config: &Config) -> anyhow::Result<Result<router::Router, i32>> {
+    let topics = config.kafka_topics();
+    if let (Some(conn), false) = (config.kafka.clone(), topics.is_empty()) {
+        let timeout = Duration::from_secs(config.router.kafka.as_ref().map_or(5, |k| k.probe_timeout_secs));
+        let probe = tokio::task::spawn_blocking(move || router::probe_brokers(&conn, &topics, timeout))
+            .await
+            .context("the broker check crashed")?;
+        match probe {
+            Ok(report) => tracing::info!(brokers = report.brokers, topics = ?report.topics_checked, "Kafka reachable"),
+            Err(e @ router::RouterError::TopicMissing { .. }) => {
+                tracing::error!("{e}");
+                return Ok(Err(exit_code::CHECK_FAILED));
+            }
+            Err(e) => tracing::warn!("{e}; starting anyway: events wait in the outbox until Kafka is back"),
+        }
+    }
+    let settings = router_settings(config);
+    let outbox_dir = settings.outbox_dir.clone();
+    let started = tokio::task::spawn_blocking(move || router::Router::start(settings))
+        .await
+        .context("starting the router crashed")?;
+    match started {
+        Ok((router, report)) => {
+            for d in &report.damaged {
+                tracing::error!(file = %d.file.display(), offset = d.offset, bytes = d.bytes, "outbox damage skipped; the good records around it are kept");
+            }
+            if report.pending > 0 {
+                tracing::info!(
+                    events = report.pending,
+                    "undelivered events recovered from the outbox; sending them first"
+                );
+            }
+            tracing::info!(outbox = %outbox_dir.display(), "router started");
+            Ok(Ok(router))
+        }
+        Err(e) => {
+            tracing::error!("cannot start the router: {e}");
+            Ok(Err(exit_code::RUNTIME_FAILURE))
+        }
+    }
+}
+
+/// Stops delivery. After a run that analysed its files to the end, waits (up to
+/// `deadline`) for the last events to be delivered first. What is left stays in the
+/// outbox for the next start, and is said.
+async fn stop_router(router: Arc<router::Router>, drain: bool, deadline: Duration) -> anyhow::Result<()> {
+    let left = tokio::task::spawn_blocking(move || {
+        if drain {
+            router.wait_delivered(deadline);
+        }
+        match Arc::try_unwrap(router) {
+            Ok(r) => r.stop(),
+            Err(shared) => shared.undelivered(),
+        }
+    })
+    .await
+    .context("stopping the router crashed")?;
+    if left > 0 {
+        tracing::warn!(events = left, "undelivered events stay in the outbox; they are sent at the next start");
+    }
+    Ok(())
+}
 
 /// Waits until the detector has taken every camera's last frame (or `limit` passes,
 /// or shutdown is asked for).
@@ -80,13 +147,11 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
     let (camera_workers, cameras) = prepare_cameras(&config.cameras, &doorbell, &status_events);
     // Inference sessions open before any camera streams, so a detector that cannot
     // start (a required GPU provider missing) stops here with nothing to clean up.
-    let incidents = match IncidentSink::new(&config, &cameras) {
-        Ok(sink) => Arc::new(sink),
-        Err(e) => {
-            tracing::error!(data_dir = %config.data_dir.display(), "cannot open the incident log: {e}");
-            return Ok(exit_code::RUNTIME_FAILURE);
-        }
+    let router = match start_router(&config).await? {
+        Ok(r) => Arc::new(r),
+        Err(code) => return Ok(code),
     };
+    let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router)));
     let detection = match start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), incidents) {
         Ok(pool) => pool,
         Err(e) => {
@@ -115,11 +180,12 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
             tracing::warn!("frames were still waiting for the detector when it stopped");
         }
     }
-    // Inference threads finish their current batch (its incidents are written);
+    // Inference threads finish their current batch (its incidents reach the outbox);
     // frames still in slots are dropped.
     tokio::task::spawn_blocking(move || detection.stop()).await.context("stopping the detector crashed")?;
     shutdown.cancel();
     while camera_tasks.join_next().await.is_some() {}
+    stop_router(router, all_finished, deadline).await?;
 
     let finished = tokio::time::timeout(deadline, async { while components.join_next().await.is_some() {} }).await;
     match finished {

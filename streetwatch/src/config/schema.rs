@@ -488,6 +488,14 @@ pub struct KafkaConfig {
     /// Startup reachability check timeout.
     #[serde(default = "default_probe_timeout")]
     pub probe_timeout_secs: u64,
+    /// How long the producer keeps trying one send before it counts as failed (the
+    /// outbox then sends it again, so nothing is lost; this only paces retries).
+    #[serde(default = "default_message_timeout")]
+    pub message_timeout_secs: u64,
+}
+
+fn default_message_timeout() -> u64 {
+    30
 }
 
 fn default_probe_timeout() -> u64 {

@@ -508,6 +508,11 @@ fn kafka_connection(p: &mut Problems, k: &KafkaConfig, base_dir: &Path) -> Optio
         }
     }
     p.check(k.probe_timeout_secs >= 1, "router.kafka.probe_timeout_secs", "must be at least 1");
+    p.check(
+        (1..=3600).contains(&k.message_timeout_secs),
+        "router.kafka.message_timeout_secs",
+        "must be between 1 and 3600",
+    );
     ok.then_some(conn)
 }
 

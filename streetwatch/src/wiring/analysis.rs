@@ -74,6 +74,17 @@ pub fn tracker_settings(rules: &RulesConfig) -> TrackerSettings {
     }
 }
 
+/// A config zone kind in the detector's terms.
+pub fn zone_kind(k: schema::ZoneKind) -> ZoneKind {
+    match k {
+        schema::ZoneKind::Sidewalk => ZoneKind::Sidewalk,
+        schema::ZoneKind::TactilePaving => ZoneKind::TactilePaving,
+        schema::ZoneKind::NoVending => ZoneKind::NoVending,
+        schema::ZoneKind::NoBikeParking => ZoneKind::NoBikeParking,
+        schema::ZoneKind::Custom => ZoneKind::Custom,
+    }
+}
+
 pub fn zones(camera: &Camera) -> Vec<Zone> {
     camera
         .config
@@ -82,13 +93,7 @@ pub fn zones(camera: &Camera) -> Vec<Zone> {
         .map(|z| Zone {
             id: Arc::from(z.id.as_str()),
             name: z.name.clone(),
-            kind: match z.kind {
-                schema::ZoneKind::Sidewalk => ZoneKind::Sidewalk,
-                schema::ZoneKind::TactilePaving => ZoneKind::TactilePaving,
-                schema::ZoneKind::NoVending => ZoneKind::NoVending,
-                schema::ZoneKind::NoBikeParking => ZoneKind::NoBikeParking,
-                schema::ZoneKind::Custom => ZoneKind::Custom,
-            },
+            kind: zone_kind(z.kind),
             polygon: z.polygon.clone(),
             normalized: z.coordinates == Coordinates::Normalized,
             anchor: match z.anchor {

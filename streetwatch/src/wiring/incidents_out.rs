@@ -1,6 +1,8 @@
 //! Analysed frames through each camera's analysis (tracker, zones, rules, incident
 //! lifecycles), and the incident events it emits out: an annotated snapshot on disk
-//! for STARTED and UPDATED, a line in the incident log, a log line and metrics.
+//! for STARTED and UPDATED, then the event in the wire schema to the router, whose
+//! outbox has it on disk before `submit` returns (this is where the pipeline blocks
+//! when the disk is slow: detector → router blocks, by design), a log line, metrics.
 //!
 //! This runs on the inference threads: a camera's frames are analysed in order under
 //! its own lock, so one camera never waits for another's analysis.
@@ -21,14 +23,18 @@ use metrics::{counter, describe_counter, describe_gauge, gauge};
 
 use super::analysis::{camera_analysis, utc_offset_minutes, zones};
 use super::detection::{privacy_masks, IngestFrame};
-use super::incident_log::{phase_name, record, IncidentLog, RecordContext};
+use super::incident_proto::{to_wire, WireContext};
 use super::stream_clock::{ClockSource, StreamClock};
+use crate::config::schema::CameraConfig;
 use crate::config::Config;
 
 const SNAPSHOT_JPEG_QUALITY: i32 = 85;
 
 struct CameraState {
     id: Arc<str>,
+    /// The camera as events name it, and its routing group.
+    wire: proto::v1::CameraRef,
+    group: Option<String>,
     masks: Vec<PrivacyMask>,
     zones: Vec<Zone>,
     utc_offset_minutes: i32,
@@ -39,7 +45,8 @@ pub struct IncidentSink {
     cameras: Vec<CameraState>,
     data_dir: PathBuf,
     instance: String,
-    log: Mutex<IncidentLog>,
+    model: detector::ModelManifest,
+    router: Arc<router::Router>,
 }
 
 pub fn describe_metrics() {
@@ -55,7 +62,7 @@ pub fn describe_metrics() {
 
 impl IncidentSink {
     /// One analysis per camera, in the order of `cameras` (the detector's order).
-    pub fn new(config: &Config, cameras: &[CameraHandle]) -> std::io::Result<Self> {
+    pub fn new(config: &Config, cameras: &[CameraHandle], router: Arc<router::Router>) -> Self {
         let states = cameras
             .iter()
             .map(|handle| {
@@ -82,6 +89,8 @@ impl IncidentSink {
                 };
                 CameraState {
                     id: Arc::clone(&handle.id),
+                    wire: camera_ref(&handle.id, camera.map(|c| &c.config)),
+                    group: camera.and_then(|c| c.config.group.clone()),
                     masks: privacy_masks(config, &handle.id),
                     zones,
                     utc_offset_minutes: offset,
@@ -89,14 +98,13 @@ impl IncidentSink {
                 }
             })
             .collect();
-        let log = IncidentLog::open(&config.data_dir)?;
-        tracing::info!(path = %log.path().display(), "incident log");
-        Ok(Self {
+        Self {
             cameras: states,
             data_dir: config.data_dir.clone(),
             instance: config.service.instance.clone(),
-            log: Mutex::new(log),
-        })
+            model: config.model_manifest.clone(),
+            router,
+        }
     }
 
     /// Writes the snapshot of `event`; returns its path relative to the data dir.
@@ -126,19 +134,34 @@ impl IncidentSink {
             (Phase::Started | Phase::Updated, Some(image)) => self.write_snapshot(cam, event, image),
             _ => None,
         };
-        let (width, height) = image.map_or((1, 1), |i| (i.width(), i.height()));
-        let cx = RecordContext {
-            width,
-            height,
-            utc_offset_minutes: cam.utc_offset_minutes,
-            instance: &self.instance,
-            snapshot: snapshot.as_deref(),
-        };
-        let line = record(event, &cx);
-        let written = self.log.lock().unwrap_or_else(|p| p.into_inner()).append(&line);
-        if let Err(e) = written {
+        let (frame_width, frame_height) = image.map_or((1, 1), |i| (i.width(), i.height()));
+        let wire = to_wire(
+            event,
+            &WireContext {
+                camera: &cam.wire,
+                frame_width,
+                frame_height,
+                model: &self.model,
+                instance: &self.instance,
+                snapshot_uri: snapshot.as_deref(),
+            },
+        );
+        let time = event.at.rfc3339(cam.utc_offset_minutes);
+        let submission = router::Submission { incident: &wire, camera_group: cam.group.as_deref(), time: &time };
+        match self.router.submit(&[submission]) {
+            Ok(done) => {
+                for (destination, key, seq) in &done.shed {
+                    tracing::error!(destination = %destination, camera = %key, seq, "outbox full: an UPDATED event was shed (STARTED and ENDED are always kept)");
+                }
+                if done.over_bound {
+                    tracing::error!("outbox over its bound (router.outbox.max_bytes): keeping STARTED/ENDED events anyway; is a destination down?");
+                }
+                if done.routed.iter().all(Vec::is_empty) {
+                    tracing::warn!(camera = %cam.id, incident = %event.id, "no route matched this event: it goes nowhere (see [[router.routes]])");
+                }
+            }
             // Never silent: the whole event goes to the log at error level.
-            write_error(&cam.id, "incident log", &format!("{e}; event: {line}"));
+            Err(e) => write_error(&cam.id, "event to the outbox", &format!("{e}; event: {wire:?}")),
         }
         counter!(
             "streetwatch_incident_events_total",
@@ -163,6 +186,23 @@ impl IncidentSink {
 fn write_error(camera: &str, what: &str, detail: &str) {
     counter!("streetwatch_incident_write_errors_total", "camera" => camera.to_string()).increment(1);
     tracing::error!(camera, "cannot write the {what}: {detail}");
+}
+
+fn camera_ref(id: &str, config: Option<&CameraConfig>) -> proto::v1::CameraRef {
+    proto::v1::CameraRef {
+        camera_id: id.to_string(),
+        gbt28181_code: config.and_then(|c| c.gbt28181_code.clone()).unwrap_or_default(),
+        site: config.and_then(|c| c.site.clone()).unwrap_or_default(),
+        grid: config.and_then(|c| c.grid.clone()).unwrap_or_default(),
+    }
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Started => "STARTED",
+        Phase::Updated => "UPDATED",
+        Phase::Ended => "ENDED",
+    }
 }
 
 /// Readers never see half a file: write aside, then rename.

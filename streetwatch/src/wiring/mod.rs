@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod cameras;
 pub mod detection;
 pub mod frame_drain;
-pub mod incident_log;
+pub mod incident_proto;
 pub mod incidents_out;
+pub mod router;
 pub mod stream_clock;
