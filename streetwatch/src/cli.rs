@@ -31,6 +31,26 @@ pub enum Command {
     BenchIngest(BenchIngestArgs),
     /// Benchmark the detector: per-frame breakdown and throughput against ONNX Runtime alone.
     BenchDetector(BenchDetectorArgs),
+    /// Benchmark the router: events per second to a real broker (protobuf), outbox write latency.
+    BenchRouter(BenchRouterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRouterArgs {
+    /// Events per measurement.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: u64,
+    /// Events per `submit` call (one outbox fsync each), one measurement per value.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
+    pub batches: Vec<usize>,
+    /// A broker to use (`host:port`); without it, a tansu broker is started.
+    #[arg(long)]
+    pub bootstrap: Option<String>,
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/bin/tansu", value_parser = expand_tansu)]
+    pub tansu: PathBuf,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +121,10 @@ fn expand_model_dir(s: &str) -> Result<PathBuf, String> {
 
 fn expand_python(s: &str) -> Result<PathBuf, String> {
     crate::config::expand_env(s, "--python").map(PathBuf::from).map_err(|e| e.message)
+}
+
+fn expand_tansu(s: &str) -> Result<PathBuf, String> {
+    crate::config::expand_env(s, "--tansu").map(PathBuf::from).map_err(|e| e.message)
 }
 
 fn expand_image(s: &str) -> Result<PathBuf, String> {

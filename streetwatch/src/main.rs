@@ -51,6 +51,10 @@ async fn dispatch(cli: Cli) -> i32 {
                 .await
                 .unwrap_or(exit_code::RUNTIME_FAILURE)
         }
+        Command::BenchRouter(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            commands::bench_router::bench_router(&args).await
+        }
         Command::Run(args) => {
             let config = match config::load(&args.config) {
                 Ok(c) => c,

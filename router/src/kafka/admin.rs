@@ -1,0 +1,36 @@
+//! Topic creation, for tools and tests that bring their own broker (streetwatch
+//! itself never creates topics in production: an operator does, with their settings).
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+
+use crate::{KafkaConnection, RouterError};
+
+/// Creates `topics` with `partitions` each (replication 1). An existing topic is fine.
+pub async fn create_topics(
+    conn: &KafkaConnection,
+    topics: &[&str],
+    partitions: i32,
+    timeout: Duration,
+) -> Result<(), RouterError> {
+    let admin: AdminClient<DefaultClientContext> =
+        conn.client_config().create().map_err(|e| RouterError::ClientConfig { reason: e.to_string() })?;
+    let new: Vec<NewTopic> = topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
+    let results = admin
+        .create_topics(&new, &options)
+        .await
+        .map_err(|e| RouterError::ClientConfig { reason: format!("cannot create topics: {e}") })?;
+    for r in results {
+        match r {
+            Ok(_) => {}
+            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(RouterError::ClientConfig { reason: format!("cannot create topic `{topic}`: {code}") })
+            }
+        }
+    }
+    Ok(())
+}
