@@ -117,7 +117,7 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 fn report_depth(ob: &Outbox, destination: &str) {
-    let depth = ob.depth().get(destination).copied().unwrap_or(0);
+    let depth = ob.depth_of(destination);
     let age = ob.oldest_created_ms(destination).map_or(0.0, |t| ((now_ms() - t).max(0)) as f64 / 1000.0);
     metrics::outbox_state(destination, depth, age);
     metrics::outbox_bytes(ob.pending_bytes());

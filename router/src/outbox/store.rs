@@ -344,9 +344,15 @@ impl Outbox {
         self.pending.iter().map(|(d, m)| (Arc::clone(d), m.len())).collect()
     }
 
-    /// Unix ms of the oldest undelivered entry of `destination`.
+    /// Undelivered entries of one destination.
+    pub fn depth_of(&self, destination: &str) -> usize {
+        self.pending.get(destination).map_or(0, BTreeMap::len)
+    }
+
+    /// Unix ms of the oldest undelivered entry of `destination` (the lowest sequence
+    /// number: entries are numbered as they are written).
     pub fn oldest_created_ms(&self, destination: &str) -> Option<i64> {
-        self.pending.get(destination)?.values().map(|e| e.new.created_ms).min()
+        self.pending.get(destination)?.values().next().map(|e| e.new.created_ms)
     }
 
     pub fn pending_bytes(&self) -> u64 {
