@@ -57,6 +57,8 @@ pub(crate) struct Shared {
     wake: Condvar,
     pub(crate) stop: AtomicBool,
     pub(crate) dead_letters: Mutex<DeadLetters>,
+    /// Outbox write position known to be on disk (group commit).
+    synced: Mutex<u64>,
 }
 
 impl Shared {
@@ -74,6 +76,23 @@ impl Shared {
 
     pub(crate) fn appends(&self) -> u64 {
         *self.appended.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes every append up to `position` durable. Writers that arrive while a sync
+    /// runs wait for it and usually find their bytes already covered: one fsync for
+    /// all of them (group commit).
+    fn sync_through(&self, position: u64) -> Result<(), RouterError> {
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        if *synced >= position {
+            return Ok(());
+        }
+        let (file, up_to) = self.outbox().sync_handle()?;
+        file.sync_data().map_err(|e| RouterError::Outbox {
+            path: self.outbox().dir().to_path_buf(),
+            reason: format!("cannot sync: {e}"),
+        })?;
+        *synced = up_to;
+        Ok(())
     }
 
     fn ring(&self) {
@@ -144,6 +163,7 @@ impl Router {
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             dead_letters: Mutex::new(dead_letters),
+            synced: Mutex::new(0),
         });
         {
             let ob = shared.outbox();
@@ -187,6 +207,8 @@ impl Router {
 
     /// Routes, encodes and appends the events to the outbox, synced to disk before it
     /// returns (the pipeline's backpressure: this blocks on the disk, never on Kafka).
+    /// Concurrent callers share fsyncs (group commit). An entry may be sent before
+    /// its fsync completes; that is still at-least-once: it was delivered.
     pub fn submit(&self, events: &[Submission<'_>]) -> Result<Submitted, RouterError> {
         let mut out = Submitted::default();
         let mut batch = Vec::new();
@@ -216,7 +238,8 @@ impl Router {
         }
         let per_destination: Vec<Arc<str>> = batch.iter().map(|e| Arc::clone(&e.destination)).collect();
         let started = Instant::now();
-        let appended = self.shared.outbox().append(batch)?;
+        let (appended, position) = self.shared.outbox().append_unsynced(batch)?;
+        self.shared.sync_through(position)?;
         metrics::write_seconds(started.elapsed().as_secs_f64());
         for d in &per_destination {
             metrics::routed(d, 1);

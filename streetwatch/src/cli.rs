@@ -43,6 +43,9 @@ pub struct BenchRouterArgs {
     /// Events per `submit` call (one outbox fsync each), one measurement per value.
     #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
     pub batches: Vec<usize>,
+    /// Threads submitting at once (they share fsyncs), one measurement per value.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    pub threads: Vec<usize>,
     /// A broker to use (`host:port`); without it, a tansu broker is started.
     #[arg(long)]
     pub bootstrap: Option<String>,

@@ -89,6 +89,8 @@ pub struct Outbox {
     acks_bytes: u64,
     pending: BTreeMap<Arc<str>, BTreeMap<u64, Arc<Entry>>>,
     pending_bytes: u64,
+    /// Bytes appended since open, over all segments (the group-commit position).
+    written: u64,
 }
 
 fn io<'a>(path: &'a Path, what: &'static str) -> impl Fn(std::io::Error) -> RouterError + 'a {
@@ -206,12 +208,23 @@ impl Outbox {
             acks_bytes,
             pending,
             pending_bytes,
+            written: 0,
         };
         Ok((outbox, report))
     }
 
     /// Appends entries and syncs them to disk once, before returning.
     pub fn append(&mut self, batch: Vec<NewEntry>) -> Result<Appended, RouterError> {
+        let (appended, _) = self.append_unsynced(batch)?;
+        let path = self.dir.join(segment_name(self.active_first));
+        self.active.sync_data().map_err(io(&path, "cannot sync"))?;
+        Ok(appended)
+    }
+
+    /// Appends entries without waiting for the disk; returns with the write position
+    /// to pass to a sync (`sync_handle`). This is the first half of a group commit:
+    /// several writers append, one fsync makes them all durable.
+    pub fn append_unsynced(&mut self, batch: Vec<NewEntry>) -> Result<(Appended, u64), RouterError> {
         let mut out = Appended::default();
         let mut bytes = Vec::new();
         let mut added = Vec::with_capacity(batch.len());
@@ -242,8 +255,8 @@ impl Outbox {
         }
         let active_path = self.dir.join(segment_name(self.active_first));
         self.active.write_all(&bytes).map_err(io(&active_path, "cannot append"))?;
-        self.active.sync_data().map_err(io(&active_path, "cannot sync"))?;
         self.active_bytes += bytes.len() as u64;
+        self.written += bytes.len() as u64;
         for e in added {
             if let Some(s) = self.segments.get_mut(&self.active_first) {
                 s.live += 1;
@@ -253,7 +266,16 @@ impl Outbox {
         if self.active_bytes >= self.settings.segment_bytes {
             self.roll()?;
         }
-        Ok(out)
+        Ok((out, self.written))
+    }
+
+    /// The active segment (a second handle to it) and the write position it holds
+    /// everything up to: syncing that handle makes every append so far durable.
+    /// Older segments were synced when they were closed.
+    pub fn sync_handle(&self) -> Result<(File, u64), RouterError> {
+        let path = self.dir.join(segment_name(self.active_first));
+        let file = self.active.try_clone().map_err(io(&path, "cannot open a second handle"))?;
+        Ok((file, self.written))
     }
 
     /// Sheds the oldest sheddable entries until `weight` more bytes fit (or none is left).
@@ -318,7 +340,11 @@ impl Outbox {
     }
 
     fn roll(&mut self) -> Result<(), RouterError> {
+        // What was appended to the closing segment is durable before it is left.
+        let closing = self.dir.join(segment_name(self.active_first));
+        self.active.sync_data().map_err(io(&closing, "cannot sync"))?;
         let (file, path) = new_segment(&self.dir, self.next_seq)?;
+        sync_dir(&self.dir)?;
         if self.segments.get(&self.active_first).is_some_and(|s| s.live == 0) {
             if let Some(old) = self.segments.remove(&self.active_first) {
                 fs::remove_file(&old.path).map_err(io(&old.path, "cannot remove a delivered segment"))?;

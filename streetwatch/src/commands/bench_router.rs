@@ -1,7 +1,8 @@
 //! `streetwatch bench-router`: how many incident events per second the router takes
 //! from the pipeline to a real Kafka-protocol broker (protobuf encoding, idempotent
 //! producer, acks=all), counted from the first `submit` to the last broker
-//! acknowledgement; and the latency of the outbox write (append + fsync) per submit.
+//! acknowledgement; and the latency of the outbox write (append + fsync) per submit,
+//! with one or several submitting threads (the inference threads of `run`).
 //! Without `--bootstrap`, it starts a tansu broker from the setup cache itself.
 
 use std::process::{Child, Command, Stdio};
@@ -104,13 +105,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 struct Run {
     batch: usize,
+    threads: usize,
     events_per_sec: f64,
     write_p50_ms: f64,
     write_p99_ms: f64,
     secs: f64,
 }
 
-fn one_run(bootstrap: &str, events: u64, batch: usize) -> anyhow::Result<Run> {
+fn one_run(bootstrap: &str, events: u64, batch: usize, threads: usize) -> anyhow::Result<Run> {
     let dir = std::env::temp_dir().join(format!("streetwatch-bench-router-{}-{batch}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let dest = Destination {
@@ -147,6 +149,7 @@ fn one_run(bootstrap: &str, events: u64, batch: usize) -> anyhow::Result<Run> {
     write_ms.sort_by(f64::total_cmp);
     Ok(Run {
         batch,
+        threads,
         events_per_sec: events as f64 / secs,
         write_p50_ms: percentile(&write_ms, 0.5),
         write_p99_ms: percentile(&write_ms, 0.99),
@@ -175,21 +178,23 @@ async fn run(args: &BenchRouterArgs) -> anyhow::Result<()> {
     router::kafka::admin::create_topics(&KafkaConnection::new(&bootstrap), &[TOPIC], 4, Duration::from_secs(10))
         .await?;
     let mut runs = Vec::new();
-    for &batch in &args.batches {
-        let (b, events) = (batch.max(1), args.events);
-        let bootstrap = bootstrap.clone();
-        let r = tokio::task::spawn_blocking(move || one_run(&bootstrap, events, b)).await??;
-        println!(
-            "batch {:>4}: {:>8.0} events/s  ({} events in {:.2} s; outbox write per submit p50 {:.3} ms, p99 {:.3} ms)",
-            r.batch, r.events_per_sec, args.events, r.secs, r.write_p50_ms, r.write_p99_ms
-        );
-        runs.push(r);
+    for &threads in &args.threads {
+        for &batch in &args.batches {
+            let (b, t, events) = (batch.max(1), threads.max(1), args.events);
+            let bootstrap = bootstrap.clone();
+            let r = tokio::task::spawn_blocking(move || one_run(&bootstrap, events, b, t)).await??;
+            println!(
+                "threads {:>2}, batch {:>4}: {:>8.0} events/s  ({} events in {:.2} s; outbox write per submit p50 {:.3} ms, p99 {:.3} ms)",
+                r.threads, r.batch, r.events_per_sec, args.events, r.secs, r.write_p50_ms, r.write_p99_ms
+            );
+            runs.push(r);
+        }
     }
     if let Some(path) = &args.json {
         let out: Vec<_> = runs
             .iter()
             .map(|r| {
-                json!({"batch": r.batch, "events": args.events, "events_per_sec": r.events_per_sec,
+                json!({"batch": r.batch, "threads": r.threads, "events": args.events, "events_per_sec": r.events_per_sec,
                        "outbox_write_p50_ms": r.write_p50_ms, "outbox_write_p99_ms": r.write_p99_ms, "secs": r.secs})
             })
             .collect();
