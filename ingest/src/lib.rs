@@ -11,6 +11,7 @@ pub mod failure;
 pub mod frame;
 pub mod gate;
 pub mod keyframe_decoder;
+pub mod media;
 pub mod metrics;
 pub mod nal;
 pub mod pipeline;

@@ -33,6 +33,26 @@ pub enum Command {
     BenchDetector(BenchDetectorArgs),
     /// Benchmark the router: events per second to a real broker (protobuf), outbox write latency.
     BenchRouter(BenchRouterArgs),
+    /// Run the pipeline over a recorded file as fast as possible; incidents as JSON lines.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recorded video (mp4, mkv, H.264 or H.265 elementary stream).
+    pub input: PathBuf,
+    /// The config whose camera (zones, masks, decode mode), rules and model are used.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Which camera of the config the footage is from (needed when it has several).
+    #[arg(long)]
+    pub camera: Option<String>,
+    /// Output directory: `events/incidents.jsonl`, `evidence/` snapshots.
+    #[arg(long, default_value = "replay-out")]
+    pub out: PathBuf,
+    /// Replace what a previous replay left in `--out`.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Args)]

@@ -55,6 +55,10 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::bench_router::bench_router(&args).await
         }
+        Command::Replay(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            commands::replay::replay(&args).await
+        }
         Command::Run(args) => {
             let config = match config::load(&args.config) {
                 Ok(c) => c,

@@ -3,6 +3,7 @@
 pub mod bench_detector;
 pub mod bench_ingest;
 pub mod bench_router;
+pub mod replay;
 pub mod run;
 pub mod test_cameras;
 pub mod validate;

@@ -105,7 +105,20 @@ async fn wait_until_slots_empty(
     }
 }
 
+/// What differs between `run` and `replay`.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Time zero of fast files' clocks (replay: fixed, so the output is the same).
+    pub stream_time_base: Option<detector::timestamp::Timestamp>,
+    /// Called once the pipeline runs, with the analysis sink (replay's progress).
+    pub on_started: Option<Box<dyn FnOnce(Arc<IncidentSink>) + Send>>,
+}
+
 pub async fn run(config: Config) -> anyhow::Result<i32> {
+    run_with(config, RunOptions::default()).await
+}
+
+pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32> {
     let metrics = install_metrics_recorder()?;
     metrics_catalog::describe_process_metrics();
     incidents_out::describe_metrics();
@@ -151,7 +164,10 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
         Ok(r) => Arc::new(r),
         Err(code) => return Ok(code),
     };
-    let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router)));
+    let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), options.stream_time_base));
+    if let Some(started) = options.on_started {
+        started(Arc::clone(&incidents));
+    }
     let detection = match start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), incidents) {
         Ok(pool) => pool,
         Err(e) => {

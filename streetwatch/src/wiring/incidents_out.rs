@@ -8,7 +8,9 @@
 //! its own lock, so one camera never waits for another's analysis.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use detector::analysis::CameraAnalysis;
 use detector::evidence::render_snapshot;
@@ -39,6 +41,9 @@ struct CameraState {
     zones: Vec<Zone>,
     utc_offset_minutes: i32,
     analysis: Mutex<(CameraAnalysis, StreamClock)>,
+    /// Frames analysed, and the stream time of the latest (progress of a replay).
+    frames: AtomicU64,
+    last_pts_ms: AtomicU64,
 }
 
 pub struct IncidentSink {
@@ -62,14 +67,22 @@ pub fn describe_metrics() {
 
 impl IncidentSink {
     /// One analysis per camera, in the order of `cameras` (the detector's order).
-    pub fn new(config: &Config, cameras: &[CameraHandle], router: Arc<router::Router>) -> Self {
+    /// `stream_time_base`: time zero of fast files' clocks (a replay's fixed start);
+    /// None: the wall clock at their first frame.
+    pub fn new(
+        config: &Config,
+        cameras: &[CameraHandle],
+        router: Arc<router::Router>,
+        stream_time_base: Option<detector::timestamp::Timestamp>,
+    ) -> Self {
         let states = cameras
             .iter()
             .map(|handle| {
                 let camera = config.cameras.iter().find(|c| *c.config.id == *handle.id);
                 let fast_file =
                     camera.is_some_and(|c| c.url.kind() == SourceKind::File && c.config.pacing == Pacing::Fast);
-                let clock = StreamClock::new(if fast_file { ClockSource::StreamTime } else { ClockSource::Wall });
+                let source = if fast_file { ClockSource::StreamTime } else { ClockSource::Wall };
+                let clock = StreamClock::starting_at(source, stream_time_base);
                 let (analysis, zones, offset) = match camera {
                     Some(c) => {
                         (camera_analysis(c, &config.rules, &config.model_manifest), zones(c), utc_offset_minutes(c))
@@ -95,6 +108,8 @@ impl IncidentSink {
                     zones,
                     utc_offset_minutes: offset,
                     analysis: Mutex::new((analysis, clock)),
+                    frames: AtomicU64::new(0),
+                    last_pts_ms: AtomicU64::new(0),
                 }
             })
             .collect();
@@ -105,6 +120,13 @@ impl IncidentSink {
             model: config.model_manifest.clone(),
             router,
         }
+    }
+
+    /// Frames analysed so far, all cameras, and the furthest stream time reached.
+    pub fn progress(&self) -> (u64, Duration) {
+        let frames = self.cameras.iter().map(|c| c.frames.load(Ordering::Relaxed)).sum();
+        let pts = self.cameras.iter().map(|c| c.last_pts_ms.load(Ordering::Relaxed)).max().unwrap_or(0);
+        (frames, Duration::from_millis(pts))
     }
 
     /// Writes the snapshot of `event`; returns its path relative to the data dir.
@@ -226,6 +248,10 @@ impl DetectionSink<IngestFrame> for IncidentSink {
         let mut guard = cam.analysis.lock().unwrap_or_else(|p| p.into_inner());
         let (analysis, clock) = &mut *guard;
         let now = clock.time_of(frame.captured_at, frame.pts);
+        cam.frames.fetch_add(1, Ordering::Relaxed);
+        if let Some(pts) = frame.pts {
+            cam.last_pts_ms.fetch_max(pts.as_millis() as u64, Ordering::Relaxed);
+        }
         let events = analysis.analyse(&analysed.detections, image, frame.width, frame.height, now);
         gauge!("streetwatch_incidents_open", "camera" => cam.id.to_string()).set(analysis.open_incidents() as f64);
         gauge!("streetwatch_tracked_objects", "camera" => cam.id.to_string()).set(analysis.scene().len() as f64);

@@ -30,6 +30,12 @@ impl StreamClock {
         Self { source, base_ms: None, last_pts: None, last: None }
     }
 
+    /// A stream clock whose time zero is `base` instead of the wall clock at the first
+    /// frame: a replay of the same file then gives the same times (and incident ids).
+    pub fn starting_at(source: ClockSource, base: Option<Timestamp>) -> Self {
+        Self { base_ms: base.map(|b| b.0), ..Self::new(source) }
+    }
+
     pub fn time_of(&mut self, captured_at: SystemTime, pts: Option<Duration>) -> Timestamp {
         let wall = Timestamp::from_system_time(captured_at);
         let t = match (self.source, pts) {
@@ -70,6 +76,12 @@ mod tests {
         assert!(t2 > t1);
         let t3 = c.time_of(wall + Duration::from_millis(300), Some(Duration::from_secs(2)));
         assert_eq!(t3.secs_since(t2), 2.0);
+
+        let fixed = StreamClock::starting_at(ClockSource::StreamTime, Some(Timestamp(5_000)));
+        let mut f1 = fixed.clone();
+        let mut f2 = fixed;
+        assert_eq!(f1.time_of(wall, Some(Duration::from_secs(2))), Timestamp(7_000));
+        assert_eq!(f2.time_of(wall + Duration::from_secs(9), Some(Duration::from_secs(2))), Timestamp(7_000));
 
         let mut w = StreamClock::new(ClockSource::Wall);
         assert_eq!(w.time_of(wall, Some(Duration::from_secs(5))), Timestamp(1_000_000));
