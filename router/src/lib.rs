@@ -10,6 +10,7 @@ pub mod dead_letter;
 pub mod destination;
 pub mod encoding;
 pub mod error;
+mod group_commit;
 pub mod kafka;
 pub mod local_sink;
 pub mod outbox;

@@ -14,6 +14,7 @@ use proto::v1::{Incident, Phase};
 use crate::dead_letter::DeadLetters;
 use crate::destination::{Destination, Target};
 use crate::encoding::{encode, Outgoing};
+use crate::group_commit::GroupCommit;
 use crate::kafka::sink::{KafkaSink, KafkaTuning};
 use crate::local_sink::JsonLinesSink;
 use crate::outbox::{Done, Entry, NewEntry, OpenReport, Outbox, OutboxSettings, Retention};
@@ -39,14 +40,12 @@ pub struct Submission<'a> {
     pub time: &'a str,
 }
 
-/// What a submit did, for the caller's log.
+/// What a submit did, for the caller's log. (Shedding, when the outbox is full, is
+/// logged and counted by the router itself.)
 #[derive(Debug, Default)]
 pub struct Submitted {
     /// Per event, the destinations it was routed to.
     pub routed: Vec<Vec<Arc<str>>>,
-    /// UPDATED events shed to make room: `(destination, key, seq)`.
-    pub shed: Vec<(Arc<str>, String, u64)>,
-    pub over_bound: bool,
 }
 
 /// State the delivery threads share with `submit`.
@@ -57,8 +56,7 @@ pub(crate) struct Shared {
     wake: Condvar,
     pub(crate) stop: AtomicBool,
     pub(crate) dead_letters: Mutex<DeadLetters>,
-    /// Outbox write position known to be on disk (group commit).
-    synced: Mutex<u64>,
+    commits: GroupCommit,
 }
 
 impl Shared {
@@ -76,23 +74,6 @@ impl Shared {
 
     pub(crate) fn appends(&self) -> u64 {
         *self.appended.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Makes every append up to `position` durable. Writers that arrive while a sync
-    /// runs wait for it and usually find their bytes already covered: one fsync for
-    /// all of them (group commit).
-    fn sync_through(&self, position: u64) -> Result<(), RouterError> {
-        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
-        if *synced >= position {
-            return Ok(());
-        }
-        let (file, up_to) = self.outbox().sync_handle()?;
-        file.sync_data().map_err(|e| RouterError::Outbox {
-            path: self.outbox().dir().to_path_buf(),
-            reason: format!("cannot sync: {e}"),
-        })?;
-        *synced = up_to;
-        Ok(())
     }
 
     fn ring(&self) {
@@ -147,6 +128,7 @@ pub struct Router {
     destinations: Vec<Destination>,
     routes: Vec<Route>,
     source: String,
+    outbox_dir: PathBuf,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -163,7 +145,7 @@ impl Router {
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             dead_letters: Mutex::new(dead_letters),
-            synced: Mutex::new(0),
+            commits: GroupCommit::default(),
         });
         {
             let ob = shared.outbox();
@@ -200,6 +182,7 @@ impl Router {
             destinations: settings.destinations,
             routes: settings.routes,
             source: settings.source,
+            outbox_dir: settings.outbox_dir.clone(),
             workers,
         };
         Ok((router, report))
@@ -207,8 +190,7 @@ impl Router {
 
     /// Routes, encodes and appends the events to the outbox, synced to disk before it
     /// returns (the pipeline's backpressure: this blocks on the disk, never on Kafka).
-    /// Concurrent callers share fsyncs (group commit). An entry may be sent before
-    /// its fsync completes; that is still at-least-once: it was delivered.
+    /// Concurrent callers share fsyncs (group commit, `group_commit.rs`).
     pub fn submit(&self, events: &[Submission<'_>]) -> Result<Submitted, RouterError> {
         let mut out = Submitted::default();
         let mut batch = Vec::new();
@@ -238,22 +220,29 @@ impl Router {
         }
         let per_destination: Vec<Arc<str>> = batch.iter().map(|e| Arc::clone(&e.destination)).collect();
         let started = Instant::now();
-        let (appended, position) = self.shared.outbox().append_unsynced(batch)?;
-        self.shared.sync_through(position)?;
+        let shared = &self.shared;
+        let destinations = &self.destinations;
+        let committed = shared.commits.commit(batch, |group| {
+            let mut ob = shared.outbox();
+            let appended = ob.append(group).map_err(|e| e.to_string())?;
+            // Under the same lock: a second lock per submit would queue every
+            // submitter behind the next group's fsync.
+            for d in destinations {
+                report_depth(&ob, &d.name);
+            }
+            for e in &appended.shed {
+                metrics::shed(&e.new.destination);
+                tracing::error!(destination = %e.new.destination, camera = %e.new.key, seq = e.seq, "outbox full: an UPDATED event was shed (STARTED and ENDED are always kept)");
+            }
+            if appended.over_bound {
+                tracing::error!("outbox over its bound (router.outbox.max_bytes): STARTED/ENDED events are kept anyway; is a destination down?");
+            }
+            Ok(())
+        });
+        committed.map_err(|reason| RouterError::Outbox { path: self.outbox_dir.clone(), reason })?;
         metrics::write_seconds(started.elapsed().as_secs_f64());
         for d in &per_destination {
             metrics::routed(d, 1);
-        }
-        for e in &appended.shed {
-            metrics::shed(&e.new.destination);
-            out.shed.push((Arc::clone(&e.new.destination), e.new.key.clone(), e.seq));
-        }
-        out.over_bound = appended.over_bound;
-        {
-            let ob = self.shared.outbox();
-            for d in &self.destinations {
-                report_depth(&ob, &d.name);
-            }
         }
         self.shared.ring();
         Ok(out)

@@ -18,6 +18,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::entry::{decode, encode, Entry, NewEntry, Retention};
 use super::record::{frame, scan};
@@ -89,9 +90,10 @@ pub struct Outbox {
     acks_bytes: u64,
     pending: BTreeMap<Arc<str>, BTreeMap<u64, Arc<Entry>>>,
     pending_bytes: u64,
-    /// Bytes appended since open, over all segments (the group-commit position).
-    written: u64,
+    acks_synced_at: Instant,
 }
+
+const ACKS_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 fn io<'a>(path: &'a Path, what: &'static str) -> impl Fn(std::io::Error) -> RouterError + 'a {
     move |e| RouterError::Outbox { path: path.to_path_buf(), reason: format!("{what}: {e}") }
@@ -208,23 +210,13 @@ impl Outbox {
             acks_bytes,
             pending,
             pending_bytes,
-            written: 0,
+            acks_synced_at: Instant::now(),
         };
         Ok((outbox, report))
     }
 
     /// Appends entries and syncs them to disk once, before returning.
     pub fn append(&mut self, batch: Vec<NewEntry>) -> Result<Appended, RouterError> {
-        let (appended, _) = self.append_unsynced(batch)?;
-        let path = self.dir.join(segment_name(self.active_first));
-        self.active.sync_data().map_err(io(&path, "cannot sync"))?;
-        Ok(appended)
-    }
-
-    /// Appends entries without waiting for the disk; returns with the write position
-    /// to pass to a sync (`sync_handle`). This is the first half of a group commit:
-    /// several writers append, one fsync makes them all durable.
-    pub fn append_unsynced(&mut self, batch: Vec<NewEntry>) -> Result<(Appended, u64), RouterError> {
         let mut out = Appended::default();
         let mut bytes = Vec::new();
         let mut added = Vec::with_capacity(batch.len());
@@ -255,8 +247,8 @@ impl Outbox {
         }
         let active_path = self.dir.join(segment_name(self.active_first));
         self.active.write_all(&bytes).map_err(io(&active_path, "cannot append"))?;
+        self.active.sync_data().map_err(io(&active_path, "cannot sync"))?;
         self.active_bytes += bytes.len() as u64;
-        self.written += bytes.len() as u64;
         for e in added {
             if let Some(s) = self.segments.get_mut(&self.active_first) {
                 s.live += 1;
@@ -266,16 +258,7 @@ impl Outbox {
         if self.active_bytes >= self.settings.segment_bytes {
             self.roll()?;
         }
-        Ok((out, self.written))
-    }
-
-    /// The active segment (a second handle to it) and the write position it holds
-    /// everything up to: syncing that handle makes every append so far durable.
-    /// Older segments were synced when they were closed.
-    pub fn sync_handle(&self) -> Result<(File, u64), RouterError> {
-        let path = self.dir.join(segment_name(self.active_first));
-        let file = self.active.try_clone().map_err(io(&path, "cannot open a second handle"))?;
-        Ok((file, self.written))
+        Ok(out)
     }
 
     /// Sheds the oldest sheddable entries until `weight` more bytes fit (or none is left).
@@ -308,8 +291,11 @@ impl Outbox {
         Ok(())
     }
 
-    /// Marks entries done (delivered, dead-lettered or shed) and syncs the record.
-    /// Unknown sequence numbers are ignored (an entry done twice is done).
+    /// Marks entries done (delivered, dead-lettered or shed). The acks file is synced
+    /// at most once a second: an ack lost in a crash only means that entry is sent
+    /// again (at-least-once), and an fsync per delivery report would hold up the
+    /// appends that the pipeline waits for. Unknown sequence numbers are ignored (an
+    /// entry done twice is done).
     pub fn finish(&mut self, seqs: &[u64], how: Done) -> Result<(), RouterError> {
         let mut emptied = Vec::new();
         for &seq in seqs {
@@ -325,7 +311,10 @@ impl Outbox {
             }
         }
         let path = self.dir.join("acks.log");
-        self.acks.sync_data().map_err(io(&path, "cannot sync"))?;
+        if self.acks_synced_at.elapsed() >= ACKS_SYNC_INTERVAL {
+            self.acks.sync_data().map_err(io(&path, "cannot sync"))?;
+            self.acks_synced_at = Instant::now();
+        }
         for first in emptied {
             if let Some(seg) = self.segments.remove(&first) {
                 fs::remove_file(&seg.path).map_err(io(&seg.path, "cannot remove a delivered segment"))?;
@@ -340,10 +329,8 @@ impl Outbox {
     }
 
     fn roll(&mut self) -> Result<(), RouterError> {
-        // What was appended to the closing segment is durable before it is left.
-        let closing = self.dir.join(segment_name(self.active_first));
-        self.active.sync_data().map_err(io(&closing, "cannot sync"))?;
         let (file, path) = new_segment(&self.dir, self.next_seq)?;
+        sync_dir(&self.dir)?;
         sync_dir(&self.dir)?;
         if self.segments.get(&self.active_first).is_some_and(|s| s.live == 0) {
             if let Some(old) = self.segments.remove(&self.active_first) {
@@ -391,6 +378,14 @@ impl Outbox {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        // A clean close leaves every ack on disk (a crash may lose the last second's).
+        let _ = self.acks.sync_data();
+        let _ = self.active.sync_data();
     }
 }
 

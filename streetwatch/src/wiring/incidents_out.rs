@@ -172,12 +172,6 @@ impl IncidentSink {
         let submission = router::Submission { incident: &wire, camera_group: cam.group.as_deref(), time: &time };
         match self.router.submit(&[submission]) {
             Ok(done) => {
-                for (destination, key, seq) in &done.shed {
-                    tracing::error!(destination = %destination, camera = %key, seq, "outbox full: an UPDATED event was shed (STARTED and ENDED are always kept)");
-                }
-                if done.over_bound {
-                    tracing::error!("outbox over its bound (router.outbox.max_bytes): keeping STARTED/ENDED events anyway; is a destination down?");
-                }
                 if done.routed.iter().all(Vec::is_empty) {
                     tracing::warn!(camera = %cam.id, incident = %event.id, "no route matched this event: it goes nowhere (see [[router.routes]])");
                 }
