@@ -7,6 +7,7 @@
 //! benchmarks.
 
 pub mod camera_url;
+pub mod clip;
 pub mod failure;
 pub mod frame;
 pub mod gate;

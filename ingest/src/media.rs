@@ -40,3 +40,64 @@ pub fn duration(path: &Path, timeout: Duration) -> Option<Duration> {
     let _ = pipeline.set_state(gst::State::Null);
     result
 }
+
+/// What playing a file through GStreamer's own demuxer and decoder found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Playback {
+    /// Frames the decoder produced, start to end of stream.
+    pub decoded_frames: u64,
+    /// Whether the first unit out of the demuxer is a keyframe (no `DELTA_UNIT` flag).
+    pub starts_at_keyframe: bool,
+}
+
+/// Plays `path` to its end (demux, decode, discard), as a player would: an error
+/// anywhere, or no end within `timeout`, is an error.
+pub fn play_through(path: &Path, timeout: Duration) -> Result<Playback, String> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    let location = path.to_str().ok_or("path is not UTF-8")?;
+    let desc = format!("filesrc location=\"{location}\" ! parsebin name=p ! decodebin ! fakesink name=sink sync=false");
+    let pipeline = gst::parse::launch(&desc)
+        .map_err(|e| format!("cannot build a player: {e}"))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline")?;
+    let frames = Arc::new(AtomicU64::new(0));
+    let first_key: Arc<std::sync::Mutex<Option<bool>>> = Arc::default();
+    let sink = pipeline.by_name("sink").ok_or("no sink")?;
+    let counted = Arc::clone(&frames);
+    sink.static_pad("sink").ok_or("no sink pad")?.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        gst::PadProbeReturn::Ok
+    });
+    // The demuxed (still encoded) stream: is its first unit a keyframe?
+    let parse = pipeline.by_name("p").ok_or("no parser")?;
+    let seen = Arc::new(AtomicBool::new(false));
+    let fk = Arc::clone(&first_key);
+    parse.connect_pad_added(move |_, pad| {
+        let (seen, fk) = (Arc::clone(&seen), Arc::clone(&fk));
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(b) = info.buffer() {
+                if !seen.swap(true, Ordering::SeqCst) {
+                    *fk.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(!b.flags().contains(gst::BufferFlags::DELTA_UNIT));
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+    });
+    pipeline.set_state(gst::State::Playing).map_err(|e| format!("cannot play: {e}"))?;
+    let bus = pipeline.bus().ok_or("no bus")?;
+    let msg = bus.timed_pop_filtered(
+        gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    let _ = pipeline.set_state(gst::State::Null);
+    match msg.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => Ok(Playback {
+            decoded_frames: frames.load(Ordering::Relaxed),
+            starts_at_keyframe: first_key.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or(false),
+        }),
+        Some(gst::MessageView::Error(e)) => Err(format!("playback failed: {}", e.error())),
+        _ => Err(format!("playback did not end within {timeout:?}")),
+    }
+}

@@ -425,3 +425,51 @@ async fn a_looping_realtime_file_stays_at_recorded_speed_across_loops() {
     assert_eq!(h.status.borrow().state, CameraState::Streaming);
     cams.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evidence_clip_plays_starts_at_a_keyframe_and_covers_pre_and_post_roll() {
+    let server = TestCameraServer::start(0, vec![MountSpec::pattern("/clip")]).unwrap();
+    let mut cams = Cameras::new();
+    let mut s = settings("clip", &server.url("/clip"));
+    let (preroll, postroll) = (Duration::from_secs(3), Duration::from_secs(2));
+    s.preroll = preroll;
+    let h = cams.start(s);
+    wait_state(&h, CameraState::Streaming, Duration::from_secs(15)).await;
+    let span = |h: &CameraHandle| h.preroll.lock().unwrap().span();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while span(&h) < preroll {
+        assert!(tokio::time::Instant::now() < deadline, "pre-roll never covered {preroll:?}: {:?}", span(&h));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The incident starts: the pre-roll as it is now, then the ring again once the
+    // post-roll has been recorded.
+    let before = h.preroll.lock().unwrap().snapshot();
+    let started_at = before.iter().filter_map(|u| u.pts).max().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let newest = h.preroll.lock().unwrap().snapshot().iter().filter_map(|u| u.pts).max().unwrap_or_default();
+        if newest >= started_at + postroll {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no post-roll recorded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let later = h.preroll.lock().unwrap().snapshot();
+    cams.stop().await;
+    let units = ingest::clip::join_units(before, later);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("incident.mp4");
+    let p = path.clone();
+    let info = tokio::task::spawn_blocking(move || ingest::clip::write_mp4(&units, &p)).await.unwrap().unwrap();
+    assert!(info.span >= preroll + postroll, "clip covers {:?}", info.span);
+
+    let p = path.clone();
+    let played = tokio::task::spawn_blocking(move || ingest::media::play_through(&p, Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("the clip plays");
+    assert!(played.starts_at_keyframe, "{played:?}");
+    assert_eq!(played.decoded_frames as usize, info.units, "every unit decodes to a frame");
+    let duration = ingest::media::duration(&path, Duration::from_secs(10)).expect("an MP4 knows its duration");
+    assert!(duration + Duration::from_millis(150) >= preroll + postroll, "MP4 duration {duration:?}");
+}

@@ -75,4 +75,15 @@ fn vtest_gives_exactly_one_sidewalk_parking_incident_with_the_van_boxed() {
     // Inside the box the van itself shows (white-ish), not paint.
     let inside = at(mx, my);
     assert!(!is_red(inside), "{inside:?}");
+
+    // The evidence clip: the camera's 10 s pre-roll and 10 s post-roll, as recorded
+    // (no re-encoding), playable from a keyframe.
+    let clip = out.path().join(e["clip"].as_str().expect("clip path in the event"));
+    assert!(log.contains("evidence clip written"), "{log}");
+    ingest::init().unwrap();
+    let played = ingest::media::play_through(&clip, Duration::from_secs(60)).expect("the clip plays");
+    assert!(played.starts_at_keyframe);
+    let secs = ingest::media::duration(&clip, Duration::from_secs(10)).unwrap().as_secs_f64();
+    assert!(secs >= 19.9, "clip covers pre-roll + post-roll: {secs} s");
+    assert!(played.decoded_frames as f64 >= secs * 10.0 - 2.0, "every frame of 10 fps footage: {played:?}");
 }

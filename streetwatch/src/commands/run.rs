@@ -164,7 +164,15 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
         Ok(r) => Arc::new(r),
         Err(code) => return Ok(code),
     };
-    let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), options.stream_time_base));
+    let clips = if config.storage.clips {
+        crate::wiring::clips::describe_metrics();
+        Some(crate::wiring::clips::ClipWriter::start().context("cannot start the clip writer")?)
+    } else {
+        None
+    };
+    let incidents =
+        Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), options.stream_time_base, clips));
+    let incidents_at_end = Arc::clone(&incidents);
     if let Some(started) = options.on_started {
         started(Arc::clone(&incidents));
     }
@@ -201,6 +209,10 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     tokio::task::spawn_blocking(move || detection.stop()).await.context("stopping the detector crashed")?;
     shutdown.cancel();
     while camera_tasks.join_next().await.is_some() {}
+    // Clips still waiting for their post-roll are written with what was recorded.
+    tokio::task::spawn_blocking(move || incidents_at_end.finish_clips())
+        .await
+        .context("writing the last clips crashed")?;
     stop_router(router, all_finished, deadline).await?;
 
     let finished = tokio::time::timeout(deadline, async { while components.join_next().await.is_some() {} }).await;

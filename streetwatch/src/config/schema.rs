@@ -60,11 +60,21 @@ pub struct StorageConfig {
     pub data_dir: String,
     pub evidence_retention_days: u32,
     pub evidence_max_bytes: u64,
+    /// Cut an MP4 evidence clip (pre-roll + post-roll, never re-encoded) per incident.
+    pub clips: bool,
+    /// Seconds of video after the incident started that its clip also covers.
+    pub clip_postroll_secs: u64,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { data_dir: "var".into(), evidence_retention_days: 30, evidence_max_bytes: 20 * 1024 * 1024 * 1024 }
+        Self {
+            data_dir: "var".into(),
+            evidence_retention_days: 30,
+            evidence_max_bytes: 20 * 1024 * 1024 * 1024,
+            clips: true,
+            clip_postroll_secs: 10,
+        }
     }
 }
 

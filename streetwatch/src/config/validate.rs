@@ -143,6 +143,7 @@ pub fn validate(
     // [storage]
     let data_dir = p.expand(&raw.storage.data_dir, "storage.data_dir").map(|d| resolve_path(base_dir, &d));
     p.check(raw.storage.evidence_retention_days >= 1, "storage.evidence_retention_days", "must be at least 1");
+    p.check(raw.storage.clip_postroll_secs <= 120, "storage.clip_postroll_secs", "must be at most 120");
 
     // [detector] (absent only when it failed to parse: its error is recorded already)
     let model = raw.detector.as_ref().map(|d| check_detector(&mut p, d, &raw.rules, base_dir));

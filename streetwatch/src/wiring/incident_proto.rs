@@ -14,6 +14,8 @@ pub struct WireContext<'a> {
     pub instance: &'a str,
     /// The snapshot's path relative to the data directory, when one was written.
     pub snapshot_uri: Option<&'a str>,
+    /// The evidence clip's path (written once its post-roll is recorded).
+    pub clip_uri: Option<&'a str>,
 }
 
 fn kind(rule: RuleKind) -> pb::IncidentKind {
@@ -86,6 +88,7 @@ pub fn to_wire(e: &IncidentEvent, cx: &WireContext<'_>) -> pb::Incident {
         severity: severity(e.severity) as i32,
         evidence: Some(pb::Evidence {
             snapshot_uri: cx.snapshot_uri.unwrap_or_default().to_string(),
+            clip_uri: cx.clip_uri.unwrap_or_default().to_string(),
             ..Default::default()
         }),
         model: Some(pb::ModelRef {

@@ -24,6 +24,7 @@ use ingest::{CameraHandle, Pacing, SourceKind};
 use metrics::{counter, describe_counter, describe_gauge, gauge};
 
 use super::analysis::{camera_analysis, utc_offset_minutes, zones};
+use super::clips::{ClipJob, ClipWriter};
 use super::detection::{privacy_masks, IngestFrame};
 use super::incident_proto::{to_wire, WireContext};
 use super::stream_clock::{ClockSource, StreamClock};
@@ -34,6 +35,8 @@ const SNAPSHOT_JPEG_QUALITY: i32 = 85;
 
 struct CameraState {
     id: Arc<str>,
+    /// The camera's encoded pre-roll, for evidence clips.
+    ring: Arc<Mutex<ingest::preroll::PrerollBuffer>>,
     /// The camera as events name it, and its routing group.
     wire: proto::v1::CameraRef,
     group: Option<String>,
@@ -52,6 +55,7 @@ pub struct IncidentSink {
     instance: String,
     model: detector::ModelManifest,
     router: Arc<router::Router>,
+    clips: Mutex<Option<(ClipWriter, Duration)>>,
 }
 
 pub fn describe_metrics() {
@@ -74,6 +78,7 @@ impl IncidentSink {
         cameras: &[CameraHandle],
         router: Arc<router::Router>,
         stream_time_base: Option<detector::timestamp::Timestamp>,
+        clips: Option<ClipWriter>,
     ) -> Self {
         let states = cameras
             .iter()
@@ -102,6 +107,7 @@ impl IncidentSink {
                 };
                 CameraState {
                     id: Arc::clone(&handle.id),
+                    ring: Arc::clone(&handle.preroll),
                     wire: camera_ref(&handle.id, camera.map(|c| &c.config)),
                     group: camera.and_then(|c| c.config.group.clone()),
                     masks: privacy_masks(config, &handle.id),
@@ -119,7 +125,37 @@ impl IncidentSink {
             instance: config.service.instance.clone(),
             model: config.model_manifest.clone(),
             router,
+            clips: Mutex::new(clips.map(|w| (w, Duration::from_secs(config.storage.clip_postroll_secs)))),
         }
+    }
+
+    /// Writes the clips still waiting for their post-roll with what there is.
+    pub fn finish_clips(&self) {
+        let writer = self.clips.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((writer, _)) = writer {
+            writer.finish();
+        }
+    }
+
+    /// Queues the clip of a STARTED incident; returns its path relative to the data dir.
+    fn request_clip(&self, cam: &CameraState, event: &IncidentEvent) -> Option<String> {
+        let clips = self.clips.lock().unwrap_or_else(|p| p.into_inner());
+        let (writer, postroll) = clips.as_ref()?;
+        let before = cam.ring.lock().unwrap_or_else(|p| p.into_inner()).snapshot();
+        if before.is_empty() {
+            return None;
+        }
+        let (y, m, d, ..) = event.at.civil(cam.utc_offset_minutes);
+        let relative = format!("evidence/{y:04}-{m:02}-{d:02}/{}/{}.mp4", cam.id, event.id);
+        writer.request(ClipJob {
+            camera: Arc::clone(&cam.id),
+            incident: event.id.clone(),
+            path: self.data_dir.join(&relative),
+            ring: Arc::clone(&cam.ring),
+            before,
+            postroll: *postroll,
+        });
+        Some(relative)
     }
 
     /// Frames analysed so far, all cameras, and the furthest stream time reached.
@@ -156,6 +192,7 @@ impl IncidentSink {
             (Phase::Started | Phase::Updated, Some(image)) => self.write_snapshot(cam, event, image),
             _ => None,
         };
+        let clip = if event.phase == Phase::Started { self.request_clip(cam, event) } else { None };
         let (frame_width, frame_height) = image.map_or((1, 1), |i| (i.width(), i.height()));
         let wire = to_wire(
             event,
@@ -166,6 +203,7 @@ impl IncidentSink {
                 model: &self.model,
                 instance: &self.instance,
                 snapshot_uri: snapshot.as_deref(),
+                clip_uri: clip.as_deref(),
             },
         );
         let time = event.at.rfc3339(cam.utc_offset_minutes);

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod cameras;
+pub mod clips;
 pub mod detection;
 pub mod frame_drain;
 pub mod incident_proto;
