@@ -62,6 +62,10 @@ impl CameraAnalysis {
         self.book.open_count()
     }
 
+    pub fn open_incident_ids(&self) -> Vec<String> {
+        self.book.open_ids().map(str::to_string).collect()
+    }
+
     /// Feeds one analysed frame (`width x height`, taken at `now`). With the frame's
     /// pixels (`image`), the appearance check runs when it is configured.
     pub fn analyse(

@@ -69,6 +69,11 @@ impl IncidentBook {
         self.open.len()
     }
 
+    /// Ids of the open incidents (their evidence must not be cleaned away).
+    pub fn open_ids(&self) -> impl Iterator<Item = &str> {
+        self.open.iter().map(|i| i.id.as_str())
+    }
+
     fn severity(&self, dwell_secs: f64) -> Severity {
         let e = self.timing.escalate_after_secs.max(1.0);
         if dwell_secs >= 4.0 * e {

@@ -86,6 +86,45 @@ async fn stop_router(router: Arc<router::Router>, drain: bool, deadline: Duratio
     Ok(())
 }
 
+/// Evidence retention, once at startup and then every 10 minutes, off the runtime's
+/// workers. It asks the sink which incidents are open.
+fn spawn_retention(config: &Config, sink: Arc<IncidentSink>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
+    use crate::wiring::retention::{describe_metrics, sweep, RetentionPolicy};
+    describe_metrics();
+    let policy = RetentionPolicy {
+        max_age: Duration::from_secs(u64::from(config.storage.evidence_retention_days) * 86_400),
+        max_bytes: config.storage.evidence_max_bytes,
+    };
+    let dir = config.data_dir.join("evidence");
+    let shutdown = shutdown.clone();
+    // Weak: the sweep must not keep the sink (and through it the router) alive.
+    let sink = Arc::downgrade(&sink);
+    tasks.spawn(async move {
+        loop {
+            let Some(live) = sink.upgrade() else { return };
+            let (dir, policy) = (dir.clone(), policy.clone());
+            let swept = tokio::task::spawn_blocking(move || {
+                sweep(&dir, &policy, &live.open_incident_ids(), std::time::SystemTime::now())
+            })
+            .await;
+            if let Ok(s) = swept {
+                if s.removed_files > 0 {
+                    tracing::info!(
+                        files = s.removed_files,
+                        bytes = s.removed_bytes,
+                        kept_open = s.kept_open,
+                        "evidence retention"
+                    );
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            }
+        }
+    });
+}
+
 /// Waits until the detector has taken every camera's last frame (or `limit` passes,
 /// or shutdown is asked for).
 async fn wait_until_slots_empty(
@@ -173,6 +212,7 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     let incidents =
         Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), options.stream_time_base, clips));
     let incidents_at_end = Arc::clone(&incidents);
+    spawn_retention(&config, Arc::clone(&incidents), &shutdown, &mut components);
     if let Some(started) = options.on_started {
         started(Arc::clone(&incidents));
     }

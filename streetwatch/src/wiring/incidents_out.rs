@@ -129,6 +129,14 @@ impl IncidentSink {
         }
     }
 
+    /// Ids of every camera's open incidents.
+    pub fn open_incident_ids(&self) -> std::collections::HashSet<String> {
+        self.cameras
+            .iter()
+            .flat_map(|c| c.analysis.lock().unwrap_or_else(|p| p.into_inner()).0.open_incident_ids())
+            .collect()
+    }
+
     /// Writes the clips still waiting for their post-roll with what there is.
     pub fn finish_clips(&self) {
         let writer = self.clips.lock().unwrap_or_else(|p| p.into_inner()).take();

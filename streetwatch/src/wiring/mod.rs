@@ -8,5 +8,6 @@ pub mod detection;
 pub mod frame_drain;
 pub mod incident_proto;
 pub mod incidents_out;
+pub mod retention;
 pub mod router;
 pub mod stream_clock;
