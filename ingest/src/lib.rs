@@ -21,6 +21,7 @@ pub mod settings;
 pub mod status;
 pub mod supervisor;
 pub mod testing;
+pub mod video_writer;
 
 pub use camera_url::{redact_credentials, CameraUrl, CameraUrlError, Credentials, SourceKind};
 pub use failure::{FailureKind, SourceFailure};

@@ -101,3 +101,38 @@ pub fn play_through(path: &Path, timeout: Duration) -> Result<Playback, String> 
         _ => Err(format!("playback did not end within {timeout:?}")),
     }
 }
+
+/// The `n`-th decoded frame of a video file (0-based) as packed BGR:
+/// `(width, height, bytes)`. For checks of what a written video shows.
+pub fn decoded_frame(path: &Path, n: usize, timeout: Duration) -> Result<(u32, u32, Vec<u8>), String> {
+    let location = path.to_str().ok_or("path is not UTF-8")?;
+    let desc = format!(
+        "filesrc location=\"{location}\" ! decodebin ! videoconvert ! video/x-raw,format=BGR ! appsink name=out sync=false"
+    );
+    let pipeline = gst::parse::launch(&desc)
+        .map_err(|e| format!("cannot build a decoder: {e}"))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline")?;
+    let sink = pipeline.by_name("out").and_then(|e| e.downcast::<gstreamer_app::AppSink>().ok()).ok_or("no appsink")?;
+    pipeline.set_state(gst::State::Playing).map_err(|e| format!("cannot play: {e}"))?;
+    let clock = gst::ClockTime::from_nseconds(timeout.as_nanos() as u64);
+    let mut result = Err(format!("the video has fewer than {} frames", n + 1));
+    for i in 0..=n {
+        let Some(sample) = sink.try_pull_sample(clock) else { break };
+        if i < n {
+            continue;
+        }
+        let caps = sample.caps().ok_or("no caps")?;
+        let info = gstreamer_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
+        let buffer = sample.buffer().ok_or("no buffer")?;
+        let map = buffer.map_readable().map_err(|e| e.to_string())?;
+        let (w, h, stride) = (info.width(), info.height(), info.stride()[0] as usize);
+        let mut packed = Vec::with_capacity((w * h * 3) as usize);
+        for row in 0..h as usize {
+            packed.extend_from_slice(&map[row * stride..row * stride + w as usize * 3]);
+        }
+        result = Ok((w, h, packed));
+    }
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}

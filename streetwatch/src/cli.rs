@@ -53,6 +53,10 @@ pub struct ReplayArgs {
     /// Replace what a previous replay left in `--out`.
     #[arg(long)]
     pub overwrite: bool,
+    /// Also write `annotated/<camera>.mp4`: every analysed frame with boxes, track
+    /// ids, zones and the open incidents.
+    #[arg(long)]
+    pub annotate: bool,
 }
 
 #[derive(Debug, Args)]

@@ -62,6 +62,16 @@ impl CameraAnalysis {
         self.book.open_count()
     }
 
+    /// Track ids taking part in open incidents.
+    pub fn tracks_in_incidents(&self) -> std::collections::HashSet<u64> {
+        self.book.open_members().collect()
+    }
+
+    /// The open incidents in a few words each (annotated video captions).
+    pub fn open_incident_summaries(&self, now: Timestamp) -> Vec<String> {
+        self.book.open_summaries(now)
+    }
+
     pub fn open_incident_ids(&self) -> Vec<String> {
         self.book.open_ids().map(str::to_string).collect()
     }
@@ -117,7 +127,9 @@ impl CameraAnalysis {
                     zones_in.push((z, presence.entered_at().unwrap_or(now)));
                 }
             }
+            let seen_now = seen || kept_by_looks.contains(&track.id);
             scene.push(SceneObject {
+                seen_now,
                 track_id: track.id,
                 class_id: track.class_id,
                 label: Arc::clone(&track.label),

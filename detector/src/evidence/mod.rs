@@ -2,8 +2,10 @@
 //! small grey appearance patches, both with OpenCV (and the borrowed-Mat helper that
 //! preprocessing shares).
 
+pub mod annotate;
 pub mod appearance;
 pub(crate) mod borrowed_mat;
+pub mod canvas;
 pub mod snapshot;
 
 pub use appearance::GreyPatch;

@@ -7,12 +7,10 @@
 //! Masks are filled first, on a copy of the frame: no stored image ever shows what a
 //! mask covers, whatever is drawn after.
 
-use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Point, Rect, Scalar, Vector, CV_8UC3};
+use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Vector};
 use opencv::imgcodecs;
-use opencv::imgproc;
-use opencv::prelude::VectorToVec;
 
-use super::borrowed_mat::with_borrowed_mat;
+use super::canvas::{Canvas, RED};
 use crate::image::ImageRef;
 use crate::incidents::IncidentEvent;
 use crate::preprocess::privacy_mask::PrivacyMask;
@@ -28,20 +26,14 @@ impl From<opencv::Error> for SnapshotError {
     }
 }
 
-const RED: (f64, f64, f64) = (40.0, 40.0, 230.0);
-const YELLOW: (f64, f64, f64) = (0.0, 215.0, 255.0);
-const WHITE: (f64, f64, f64) = (255.0, 255.0, 255.0);
-
-fn bgr(c: (f64, f64, f64)) -> Scalar {
-    Scalar::new(c.0, c.1, c.2, 0.0)
-}
-
-fn polygon(points: impl Iterator<Item = (f64, f64)>) -> Vector<Point> {
-    points.map(|(x, y)| Point::new(x.round() as i32, y.round() as i32)).collect()
+impl SnapshotError {
+    pub(crate) fn new(why: &str) -> Self {
+        Self(why.to_string())
+    }
 }
 
 /// Renders the snapshot of `event` on `image` and encodes it as JPEG.
-/// `local_time` is the banner's time text (the caller knows the camera's offset).
+/// `local_time` is the caption's time text (the caller knows the camera's offset).
 pub fn render_snapshot(
     image: ImageRef<'_>,
     masks: &[PrivacyMask],
@@ -50,88 +42,13 @@ pub fn render_snapshot(
     local_time: &str,
     jpeg_quality: i32,
 ) -> Result<Vec<u8>, SnapshotError> {
-    let (w, h) = (image.width(), image.height());
-    let thickness = ((w.max(h) as f64 / 640.0).round() as i32).max(1);
-    let banner_h = 44 * thickness;
-    let mut canvas = Mat::new_rows_cols_with_default(h as i32 + banner_h, w as i32, CV_8UC3, Scalar::all(0.0))?;
-    with_borrowed_mat(image, |frame| {
-        let mut top = Mat::roi_mut(&mut canvas, Rect::new(0, 0, w as i32, h as i32))?;
-        frame.copy_to(&mut top)
-    })?;
-
-    let mut masked: Vector<Vector<Point>> = Vector::new();
-    for m in masks {
-        masked.push(polygon(m.frame_points(w, h)));
-    }
-    if !masked.is_empty() {
-        imgproc::fill_poly(&mut canvas, &masked, Scalar::all(0.0), imgproc::LINE_8, 0, Point::new(0, 0))?;
-    }
-
-    let incident_zone = event.zone.as_ref().map(|z| z.id.clone());
-    for zone in zones {
-        let (sx, sy) = if zone.normalized { (f64::from(w), f64::from(h)) } else { (1.0, 1.0) };
-        let mut outline: Vector<Vector<Point>> = Vector::new();
-        outline.push(polygon(zone.polygon.iter().map(|[x, y]| (x * sx, y * sy))));
-        let own = incident_zone.as_deref() == Some(&*zone.id);
-        let t = if own { 2 * thickness } else { thickness };
-        imgproc::polylines(&mut canvas, &outline, true, bgr(YELLOW), t, imgproc::LINE_AA, 0)?;
-    }
-
-    let font = imgproc::FONT_HERSHEY_SIMPLEX;
-    let scale = 0.45 * thickness as f64;
+    let mut canvas = Canvas::new(image, masks)?;
+    canvas.zones(zones, event.zone.as_ref().map(|z| &*z.id))?;
     for o in &event.objects {
-        let b = o.bbox.clamped(w as f32, h as f32);
-        let rect = Rect::new(b.x1 as i32, b.y1 as i32, b.width().max(1.0) as i32, b.height().max(1.0) as i32);
-        imgproc::rectangle(&mut canvas, rect, bgr(RED), 2 * thickness, imgproc::LINE_8, 0)?;
-        let label = format!("{} #{}", o.label, o.track_id);
-        let y = (rect.y - 4).max(12 * thickness);
-        imgproc::put_text(
-            &mut canvas,
-            &label,
-            Point::new(rect.x, y),
-            font,
-            scale,
-            bgr(RED),
-            thickness,
-            imgproc::LINE_AA,
-            false,
-        )?;
+        canvas.labelled_box(&o.bbox, &format!("{} #{}", o.label, o.track_id), RED)?;
     }
-
-    // The strip below the frame: camera, time and rule, then the summary.
-    let (base, first) = (h as i32, format!("{}  {}  {}", event.camera_id, local_time, event.rule.name()));
-    let white = bgr(WHITE);
-    imgproc::put_text(
-        &mut canvas,
-        &first,
-        Point::new(6, base + 18 * thickness),
-        font,
-        scale,
-        white,
-        thickness,
-        imgproc::LINE_AA,
-        false,
-    )?;
-    let yellow = bgr(YELLOW);
-    let summary_at = Point::new(6, base + 38 * thickness);
-    imgproc::put_text(
-        &mut canvas,
-        &event.summary,
-        summary_at,
-        font,
-        scale,
-        yellow,
-        thickness,
-        imgproc::LINE_AA,
-        false,
-    )?;
-
-    let mut jpeg: Vector<u8> = Vector::new();
-    let params: Vector<i32> = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, jpeg_quality.clamp(10, 100)]);
-    if !imgcodecs::imencode(".jpg", &canvas, &mut jpeg, &params)? {
-        return Err(SnapshotError("the JPEG encoder refused the image".into()));
-    }
-    Ok(jpeg.to_vec())
+    canvas.caption(&format!("{}  {}  {}", event.camera_id, local_time, event.rule.name()), &event.summary)?;
+    canvas.jpeg(jpeg_quality)
 }
 
 /// Decodes a JPEG (a stored snapshot) into packed BGR: `(width, height, pixels)`.

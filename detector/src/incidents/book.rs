@@ -69,6 +69,16 @@ impl IncidentBook {
         self.open.len()
     }
 
+    /// Track ids taking part in open incidents.
+    pub fn open_members(&self) -> impl Iterator<Item = u64> + '_ {
+        self.open.iter().flat_map(|i| i.members.iter().copied())
+    }
+
+    /// One line per open incident, for captions: `sidewalk_parking 45 s`.
+    pub fn open_summaries(&self, now: Timestamp) -> Vec<String> {
+        self.open.iter().map(|i| format!("{} {:.0} s", i.rule.name(), now.secs_since(i.condition_since))).collect()
+    }
+
     /// Ids of the open incidents (their evidence must not be cleaned away).
     pub fn open_ids(&self) -> impl Iterator<Item = &str> {
         self.open.iter().map(|i| i.id.as_str())

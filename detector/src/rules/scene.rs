@@ -20,6 +20,9 @@ pub struct SceneObject {
     pub zones: Vec<(usize, Timestamp)>,
     /// Anchored in an exemption zone: never part of an incident.
     pub exempt: bool,
+    /// Observed in this frame (by the detector, or by the appearance check); false
+    /// while the tracker holds it through a drop-out.
+    pub seen_now: bool,
 }
 
 impl SceneObject {

@@ -26,7 +26,8 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
     match prepare(args) {
         Ok((config, base, duration)) => {
             let incidents_path = config.data_dir.join(LOCAL_LOG);
-            let code = execute(config, base, duration).await;
+            let annotate = args.annotate.then(|| config.data_dir.join("annotated"));
+            let code = execute(config, base, duration, annotate).await;
             if code == exit_code::OK {
                 summarise(&incidents_path);
             }
@@ -98,7 +99,7 @@ fn prepare_out(out: &Path, overwrite: bool) -> Result<PathBuf, (i32, String)> {
                 ),
             ));
         }
-        for sub in ["events", "outbox", "evidence"] {
+        for sub in ["events", "outbox", "evidence", "annotated"] {
             let p = out.join(sub);
             if p.exists() {
                 std::fs::remove_dir_all(&p).map_err(fail)?;
@@ -109,12 +110,13 @@ fn prepare_out(out: &Path, overwrite: bool) -> Result<PathBuf, (i32, String)> {
     std::fs::canonicalize(out).map_err(fail)
 }
 
-async fn execute(config: Config, base: Timestamp, duration: Option<Duration>) -> i32 {
+async fn execute(config: Config, base: Timestamp, duration: Option<Duration>, annotate_dir: Option<PathBuf>) -> i32 {
     let started = Instant::now();
     let done = Arc::new(AtomicBool::new(false));
     let progress_done = Arc::clone(&done);
     let options = RunOptions {
         stream_time_base: Some(base),
+        annotate_dir,
         on_started: Some(Box::new(move |sink| {
             std::thread::spawn(move || {
                 // A terminal gets one line redrawn; a log file a line every 10 s.

@@ -17,7 +17,7 @@ use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
 use crate::wiring::cameras::{prepare_cameras, spawn_cameras};
 use crate::wiring::detection::{load_model, start_detection};
-use crate::wiring::incidents_out::{self, IncidentSink};
+use crate::wiring::incidents_out::{self, IncidentSink, SinkOptions};
 use crate::wiring::router::router_settings;
 
 /// Opens the outbox (reporting what it recovered and any damage), checks the Kafka
@@ -151,6 +151,8 @@ pub struct RunOptions {
     pub stream_time_base: Option<detector::timestamp::Timestamp>,
     /// Called once the pipeline runs, with the analysis sink (replay's progress).
     pub on_started: Option<Box<dyn FnOnce(Arc<IncidentSink>) + Send>>,
+    /// Write annotated videos here (replay `--annotate`).
+    pub annotate_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(config: Config) -> anyhow::Result<i32> {
@@ -209,8 +211,9 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     } else {
         None
     };
-    let incidents =
-        Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), options.stream_time_base, clips));
+    let sink_options =
+        SinkOptions { stream_time_base: options.stream_time_base, clips, annotate_dir: options.annotate_dir.clone() };
+    let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), sink_options));
     let incidents_at_end = Arc::clone(&incidents);
     spawn_retention(&config, Arc::clone(&incidents), &shutdown, &mut components);
     if let Some(started) = options.on_started {
@@ -249,10 +252,14 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     tokio::task::spawn_blocking(move || detection.stop()).await.context("stopping the detector crashed")?;
     shutdown.cancel();
     while camera_tasks.join_next().await.is_some() {}
-    // Clips still waiting for their post-roll are written with what was recorded.
-    tokio::task::spawn_blocking(move || incidents_at_end.finish_clips())
-        .await
-        .context("writing the last clips crashed")?;
+    // Clips still waiting for their post-roll are written with what was recorded;
+    // annotated videos are completed.
+    tokio::task::spawn_blocking(move || {
+        incidents_at_end.finish_clips();
+        incidents_at_end.finish_annotations();
+    })
+    .await
+    .context("writing the last clips crashed")?;
     stop_router(router, all_finished, deadline).await?;
 
     let finished = tokio::time::timeout(deadline, async { while components.join_next().await.is_some() {} }).await;

@@ -24,6 +24,10 @@ use ingest::{CameraHandle, Pacing, SourceKind};
 use metrics::{counter, describe_counter, describe_gauge, gauge};
 
 use super::analysis::{camera_analysis, utc_offset_minutes, zones};
+use detector::evidence::annotate::{annotate_frame, Annotation};
+use detector::timestamp::Timestamp;
+use ingest::video_writer::VideoWriter;
+
 use super::clips::{ClipJob, ClipWriter};
 use super::detection::{privacy_masks, IngestFrame};
 use super::incident_proto::{to_wire, WireContext};
@@ -47,6 +51,19 @@ struct CameraState {
     /// Frames analysed, and the stream time of the latest (progress of a replay).
     frames: AtomicU64,
     last_pts_ms: AtomicU64,
+    /// The annotated video being written (replay `--annotate`).
+    annotated: Mutex<Option<VideoWriter>>,
+}
+
+/// What `run` and `replay` set up differently.
+#[derive(Default)]
+pub struct SinkOptions {
+    /// Time zero of fast files' clocks (a replay's fixed start); None: the wall clock
+    /// at their first frame.
+    pub stream_time_base: Option<detector::timestamp::Timestamp>,
+    pub clips: Option<ClipWriter>,
+    /// Write an annotated video per camera here (`<camera>.mp4`).
+    pub annotate_dir: Option<PathBuf>,
 }
 
 pub struct IncidentSink {
@@ -56,6 +73,7 @@ pub struct IncidentSink {
     model: detector::ModelManifest,
     router: Arc<router::Router>,
     clips: Mutex<Option<(ClipWriter, Duration)>>,
+    annotate_dir: Option<PathBuf>,
 }
 
 pub fn describe_metrics() {
@@ -71,15 +89,8 @@ pub fn describe_metrics() {
 
 impl IncidentSink {
     /// One analysis per camera, in the order of `cameras` (the detector's order).
-    /// `stream_time_base`: time zero of fast files' clocks (a replay's fixed start);
-    /// None: the wall clock at their first frame.
-    pub fn new(
-        config: &Config,
-        cameras: &[CameraHandle],
-        router: Arc<router::Router>,
-        stream_time_base: Option<detector::timestamp::Timestamp>,
-        clips: Option<ClipWriter>,
-    ) -> Self {
+    pub fn new(config: &Config, cameras: &[CameraHandle], router: Arc<router::Router>, options: SinkOptions) -> Self {
+        let SinkOptions { stream_time_base, clips, annotate_dir } = options;
         let states = cameras
             .iter()
             .map(|handle| {
@@ -116,6 +127,7 @@ impl IncidentSink {
                     analysis: Mutex::new((analysis, clock)),
                     frames: AtomicU64::new(0),
                     last_pts_ms: AtomicU64::new(0),
+                    annotated: Mutex::new(None),
                 }
             })
             .collect();
@@ -126,6 +138,59 @@ impl IncidentSink {
             model: config.model_manifest.clone(),
             router,
             clips: Mutex::new(clips.map(|w| (w, Duration::from_secs(config.storage.clip_postroll_secs)))),
+            annotate_dir,
+        }
+    }
+
+    /// Draws the frame as the analysis saw it and appends it to the camera's
+    /// annotated video. A failure stops that video (logged) and nothing else.
+    fn annotate(
+        &self,
+        cam: &CameraState,
+        analysis: &CameraAnalysis,
+        image: ImageRef<'_>,
+        now: Timestamp,
+        pts: Duration,
+    ) {
+        let Some(dir) = &self.annotate_dir else { return };
+        let mut video = cam.annotated.lock().unwrap_or_else(|p| p.into_inner());
+        let in_incident = analysis.tracks_in_incidents();
+        let open = analysis.open_incident_summaries(now);
+        let first = format!("{}  {}", cam.id, &now.rfc3339(cam.utc_offset_minutes)[..19]);
+        let second = if open.is_empty() { "no open incident".to_string() } else { open.join("   ") };
+        let a = Annotation {
+            objects: analysis.scene(),
+            in_incident: &in_incident,
+            zones: &cam.zones,
+            masks: &cam.masks,
+            caption: (&first, &second),
+        };
+        let drawn = annotate_frame(image, &a).map_err(|e| e.to_string());
+        let pushed = drawn.and_then(|(w, h, bgr)| {
+            if video.is_none() {
+                *video = Some(VideoWriter::create(&dir.join(format!("{}.mp4", cam.id)), w, h)?);
+            }
+            match video.as_mut() {
+                Some(v) => v.push(&bgr, pts),
+                None => Ok(()),
+            }
+        });
+        if let Err(e) = pushed {
+            tracing::error!(camera = %cam.id, "annotated video: {e}; no more frames are added to it");
+            *video = None;
+        }
+    }
+
+    /// Completes the annotated videos.
+    pub fn finish_annotations(&self) {
+        for cam in &self.cameras {
+            let video = cam.annotated.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(v) = video {
+                match v.finish() {
+                    Ok(frames) => tracing::info!(camera = %cam.id, frames, "annotated video written"),
+                    Err(e) => tracing::error!(camera = %cam.id, "annotated video: {e}"),
+                }
+            }
         }
     }
 
@@ -293,6 +358,9 @@ impl DetectionSink<IngestFrame> for IncidentSink {
             cam.last_pts_ms.fetch_max(pts.as_millis() as u64, Ordering::Relaxed);
         }
         let events = analysis.analyse(&analysed.detections, image, frame.width, frame.height, now);
+        if let Some(image) = image {
+            self.annotate(cam, analysis, image, now, frame.pts.unwrap_or_default());
+        }
         gauge!("streetwatch_incidents_open", "camera" => cam.id.to_string()).set(analysis.open_incidents() as f64);
         gauge!("streetwatch_tracked_objects", "camera" => cam.id.to_string()).set(analysis.scene().len() as f64);
         tracing::debug!(
