@@ -5,7 +5,8 @@
 //! The output is the same for the same file and config: the clock starts at the
 //! file's modification time (not the wall clock), every frame is analysed (a fast
 //! file hands frames over losslessly), incident ids are derived from camera, start
-//! time and count, and nothing is sent to Kafka (only the local event log).
+//! time and count, and nothing leaves the machine (no Kafka, no object storage: only
+//! the local event log and evidence under `--out`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -73,6 +74,7 @@ fn prepare(args: &ReplayArgs) -> Result<Prepared, (i32, String)> {
     config.router.destinations.clear();
     config.router.routes.clear();
     config.kafka = None;
+    config.evidence_s3 = None;
     config.http_listen = None;
     config.data_dir = prepare_out(&args.out, args.overwrite)?;
     config.service.instance = "replay".into();

@@ -86,6 +86,27 @@ async fn stop_router(router: Arc<router::Router>, drain: bool, deadline: Duratio
     Ok(())
 }
 
+/// The evidence uploader for `[storage.s3]` (builds with the `s3` feature).
+#[cfg(feature = "s3")]
+fn evidence_uploader(config: &Config) -> anyhow::Result<Option<Arc<crate::wiring::evidence_upload::EvidenceUploader>>> {
+    use crate::wiring::evidence_upload::{describe_metrics, EvidenceUploader};
+    let Some(settings) = &config.evidence_s3 else { return Ok(None) };
+    describe_metrics();
+    let store = crate::wiring::evidence_s3::S3Store::new(settings).map_err(anyhow::Error::msg)?;
+    let prefix = store.uri_prefix();
+    tracing::info!(bucket = %settings.bucket, endpoint = %settings.endpoint, "evidence also goes to object storage");
+    let uploader = EvidenceUploader::start(Box::new(move |key, bytes| store.put(key, bytes)), prefix)?;
+    Ok(Some(Arc::new(uploader)))
+}
+
+#[cfg(not(feature = "s3"))]
+fn evidence_uploader(
+    _config: &Config,
+) -> anyhow::Result<Option<Arc<crate::wiring::evidence_upload::EvidenceUploader>>> {
+    // Validation refuses [storage.s3] in a build without the feature.
+    Ok(None)
+}
+
 /// Evidence retention, once at startup and then every 10 minutes, off the runtime's
 /// workers. It asks the sink which incidents are open.
 fn spawn_retention(config: &Config, sink: Arc<IncidentSink>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
@@ -211,8 +232,19 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     } else {
         None
     };
-    let sink_options =
-        SinkOptions { stream_time_base: options.stream_time_base, clips, annotate_dir: options.annotate_dir.clone() };
+    let uploader = match evidence_uploader(&config) {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!("cannot reach the evidence object storage: {e:#}");
+            return Ok(exit_code::RUNTIME_FAILURE);
+        }
+    };
+    let sink_options = SinkOptions {
+        stream_time_base: options.stream_time_base,
+        clips,
+        annotate_dir: options.annotate_dir.clone(),
+        uploader,
+    };
     let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), sink_options));
     let incidents_at_end = Arc::clone(&incidents);
     spawn_retention(&config, Arc::clone(&incidents), &shutdown, &mut components);
@@ -257,6 +289,7 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     tokio::task::spawn_blocking(move || {
         incidents_at_end.finish_clips();
         incidents_at_end.finish_annotations();
+        incidents_at_end.finish_uploads();
     })
     .await
     .context("writing the last clips crashed")?;

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use expand::expand as expand_env;
-pub use validate::{parse_utc_offset, parse_window, Camera, Config};
+pub use validate::{parse_utc_offset, parse_window, Camera, Config, S3Settings};
 
 /// Reads, parses and validates a config file, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {

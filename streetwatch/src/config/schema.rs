@@ -64,6 +64,31 @@ pub struct StorageConfig {
     pub clips: bool,
     /// Seconds of video after the incident started that its clip also covers.
     pub clip_postroll_secs: u64,
+    /// Also put evidence in S3-compatible object storage (builds with `--features s3`).
+    pub s3: Option<S3Config>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// `https://host[:port]` of the S3-compatible service; `${VAR}` is expanded.
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    /// Put before every object key (`streetwatch/`); keys are `<prefix>evidence/<date>/<camera>/<file>`.
+    #[serde(default)]
+    pub prefix: String,
+    /// Environment variables holding the credentials (never the credentials themselves).
+    pub access_key_env: String,
+    pub secret_key_env: String,
+    /// `https://endpoint/bucket/key` (most self-hosted services) rather than `https://bucket.endpoint/key`.
+    #[serde(default = "default_true")]
+    pub path_style: bool,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
 }
 
 impl Default for StorageConfig {
@@ -74,6 +99,7 @@ impl Default for StorageConfig {
             evidence_max_bytes: 20 * 1024 * 1024 * 1024,
             clips: true,
             clip_postroll_secs: 10,
+            s3: None,
         }
     }
 }

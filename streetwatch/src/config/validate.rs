@@ -36,6 +36,8 @@ pub struct Config {
     pub kafka: Option<KafkaConnection>,
     pub console: ConsoleConfig,
     pub console_listen: Option<SocketAddr>,
+    /// Object storage that evidence is also put in (`[storage.s3]`).
+    pub evidence_s3: Option<S3Settings>,
     /// Things that work but deserve a look (credentials written in a URL, ...).
     pub warnings: Vec<ConfigError>,
 }
@@ -144,6 +146,7 @@ pub fn validate(
     let data_dir = p.expand(&raw.storage.data_dir, "storage.data_dir").map(|d| resolve_path(base_dir, &d));
     p.check(raw.storage.evidence_retention_days >= 1, "storage.evidence_retention_days", "must be at least 1");
     p.check(raw.storage.clip_postroll_secs <= 120, "storage.clip_postroll_secs", "must be at most 120");
+    let evidence_s3 = raw.storage.s3.as_ref().and_then(|s3| check_s3(&mut p, s3));
 
     // [detector] (absent only when it failed to parse: its error is recorded already)
     let model = raw.detector.as_ref().map(|d| check_detector(&mut p, d, &raw.rules, base_dir));
@@ -194,8 +197,57 @@ pub fn validate(
         kafka,
         console: raw.console,
         console_listen,
+        evidence_s3,
         warnings: p.warnings,
     })
+}
+
+fn check_s3(p: &mut Problems, s3: &S3Config) -> Option<S3Settings> {
+    if !cfg!(feature = "s3") {
+        p.error("storage.s3", "this build has no S3 support (build with `cargo build --release --features s3`)");
+        return None;
+    }
+    let endpoint = p.expand(&s3.endpoint, "storage.s3.endpoint")?;
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        p.error("storage.s3.endpoint", format!("`{endpoint}` is not an http:// or https:// address"));
+    }
+    if s3.bucket.is_empty() {
+        p.error("storage.s3.bucket", "must not be empty");
+    }
+    let access_key = p.secret_env(&s3.access_key_env, "storage.s3.access_key_env");
+    let secret_key = p.secret_env(&s3.secret_key_env, "storage.s3.secret_key_env");
+    Some(S3Settings {
+        endpoint,
+        bucket: s3.bucket.clone(),
+        region: s3.region.clone(),
+        prefix: s3.prefix.clone(),
+        path_style: s3.path_style,
+        access_key: access_key?,
+        secret_key: secret_key?,
+    })
+}
+
+/// Where evidence also goes, with the credentials resolved. `Debug` never shows them.
+#[derive(Clone)]
+pub struct S3Settings {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub prefix: String,
+    pub path_style: bool,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The detector's resolved files.

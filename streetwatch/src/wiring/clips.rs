@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use ingest::preroll::{EncodedUnit, PrerollBuffer};
 use metrics::{counter, describe_counter};
 
+use super::evidence_upload::EvidenceUploader;
+
 const QUEUE_LIMIT: usize = 64;
 /// A camera that stops sending: write what there is after this much extra time.
 const GRACE: Duration = Duration::from_secs(20);
@@ -25,6 +27,8 @@ pub struct ClipJob {
     pub ring: Arc<Mutex<PrerollBuffer>>,
     pub before: Vec<EncodedUnit>,
     pub postroll: Duration,
+    /// Also put in object storage once written, under this key.
+    pub upload: Option<(Arc<EvidenceUploader>, String)>,
 }
 
 struct Queued {
@@ -131,6 +135,9 @@ fn work(queue: &(Mutex<Queue>, Condvar)) {
         let units = ingest::clip::join_units(job.before, later);
         match ingest::clip::write_mp4(&units, &job.path) {
             Ok(info) => {
+                if let Some((uploader, key)) = &job.upload {
+                    uploader.enqueue(key, job.path.clone());
+                }
                 counter!("streetwatch_evidence_clips_total", "camera" => job.camera.to_string()).increment(1);
                 tracing::info!(camera = %job.camera, incident = %job.incident, path = %job.path.display(), secs = info.span.as_secs_f64(), frames = info.units, "evidence clip written");
             }

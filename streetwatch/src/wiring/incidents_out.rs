@@ -30,6 +30,7 @@ use ingest::video_writer::VideoWriter;
 
 use super::clips::{ClipJob, ClipWriter};
 use super::detection::{privacy_masks, IngestFrame};
+use super::evidence_upload::EvidenceUploader;
 use super::incident_proto::{to_wire, WireContext};
 use super::stream_clock::{ClockSource, StreamClock};
 use crate::config::schema::CameraConfig;
@@ -64,6 +65,8 @@ pub struct SinkOptions {
     pub clips: Option<ClipWriter>,
     /// Write an annotated video per camera here (`<camera>.mp4`).
     pub annotate_dir: Option<PathBuf>,
+    /// Also put evidence in object storage (`[storage.s3]`).
+    pub uploader: Option<Arc<EvidenceUploader>>,
 }
 
 pub struct IncidentSink {
@@ -74,6 +77,7 @@ pub struct IncidentSink {
     router: Arc<router::Router>,
     clips: Mutex<Option<(ClipWriter, Duration)>>,
     annotate_dir: Option<PathBuf>,
+    uploader: Mutex<Option<Arc<EvidenceUploader>>>,
 }
 
 pub fn describe_metrics() {
@@ -90,7 +94,7 @@ pub fn describe_metrics() {
 impl IncidentSink {
     /// One analysis per camera, in the order of `cameras` (the detector's order).
     pub fn new(config: &Config, cameras: &[CameraHandle], router: Arc<router::Router>, options: SinkOptions) -> Self {
-        let SinkOptions { stream_time_base, clips, annotate_dir } = options;
+        let SinkOptions { stream_time_base, clips, annotate_dir, uploader } = options;
         let states = cameras
             .iter()
             .map(|handle| {
@@ -139,6 +143,28 @@ impl IncidentSink {
             router,
             clips: Mutex::new(clips.map(|w| (w, Duration::from_secs(config.storage.clip_postroll_secs)))),
             annotate_dir,
+            uploader: Mutex::new(uploader),
+        }
+    }
+
+    fn uploader(&self) -> Option<Arc<EvidenceUploader>> {
+        self.uploader.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The URI an event carries for evidence at `key`: the object's, when evidence
+    /// goes to object storage, else the path under the data directory.
+    fn evidence_uri(&self, key: &str) -> String {
+        self.uploader().map_or_else(|| key.to_string(), |u| u.uri(key))
+    }
+
+    /// Puts what is queued in object storage, then stops the uploader.
+    pub fn finish_uploads(&self) {
+        let uploader = self.uploader.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(u) = uploader {
+            match Arc::try_unwrap(u) {
+                Ok(u) => u.finish(),
+                Err(still_shared) => drop(still_shared),
+            }
         }
     }
 
@@ -227,8 +253,9 @@ impl IncidentSink {
             ring: Arc::clone(&cam.ring),
             before,
             postroll: *postroll,
+            upload: self.uploader().map(|u| (u, relative.clone())),
         });
-        Some(relative)
+        Some(self.evidence_uri(&relative))
     }
 
     /// Frames analysed so far, all cameras, and the furthest stream time reached.
@@ -251,8 +278,14 @@ impl IncidentSink {
         };
         let (y, m, d, ..) = event.at.civil(cam.utc_offset_minutes);
         let relative = format!("evidence/{y:04}-{m:02}-{d:02}/{}/{}-r{}.jpg", cam.id, event.id, event.revision);
-        match write_atomically(&self.data_dir.join(&relative), &jpeg) {
-            Ok(()) => Some(relative),
+        let path = self.data_dir.join(&relative);
+        match write_atomically(&path, &jpeg) {
+            Ok(()) => {
+                if let Some(u) = self.uploader() {
+                    u.enqueue(&relative, path);
+                }
+                Some(self.evidence_uri(&relative))
+            }
             Err(e) => {
                 write_error(&cam.id, "snapshot", &format!("{relative}: {e}"));
                 None

@@ -5,6 +5,9 @@ pub mod analysis;
 pub mod cameras;
 pub mod clips;
 pub mod detection;
+#[cfg(feature = "s3")]
+pub mod evidence_s3;
+pub mod evidence_upload;
 pub mod frame_drain;
 pub mod incident_proto;
 pub mod incidents_out;

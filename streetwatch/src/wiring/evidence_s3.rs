@@ -1,0 +1,76 @@
+//! S3-compatible object storage for evidence (cargo feature `s3`): requests are
+//! signed with rusty-s3 (no I/O of its own) and sent with ureq, blocking, from the
+//! uploader's thread.
+
+use std::time::Duration;
+
+use rusty_s3::actions::{CreateBucket, DeleteObject, GetObject, PutObject};
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+
+use crate::config::S3Settings;
+
+const SIGNED_FOR: Duration = Duration::from_secs(300);
+
+pub struct S3Store {
+    bucket: Bucket,
+    credentials: Credentials,
+    prefix: String,
+    agent: ureq::Agent,
+}
+
+impl S3Store {
+    pub fn new(s: &S3Settings) -> Result<Self, String> {
+        let endpoint: url::Url = s.endpoint.parse().map_err(|e| format!("storage.s3.endpoint: {e}"))?;
+        let style = if s.path_style { UrlStyle::Path } else { UrlStyle::VirtualHost };
+        let bucket =
+            Bucket::new(endpoint, style, s.bucket.clone(), s.region.clone()).map_err(|e| format!("storage.s3: {e}"))?;
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(60))).build().into();
+        Ok(Self {
+            bucket,
+            credentials: Credentials::new(&s.access_key, &s.secret_key),
+            prefix: s.prefix.clone(),
+            agent,
+        })
+    }
+
+    fn object(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// `s3://bucket/prefix`: what events carry before a key.
+    pub fn uri_prefix(&self) -> String {
+        format!("s3://{}/{}", self.bucket.name(), self.prefix)
+    }
+
+    pub fn put(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let object = self.object(key);
+        let url = PutObject::new(&self.bucket, Some(&self.credentials), &object).sign(SIGNED_FOR);
+        let content_type = if key.ends_with(".mp4") { "video/mp4" } else { "image/jpeg" };
+        self.agent
+            .put(url.as_str())
+            .header("Content-Type", content_type)
+            .send(bytes)
+            .map(|_| ())
+            .map_err(|e| format!("PUT {object}: {e}"))
+    }
+
+    pub fn get(&self, key: &str) -> Result<Vec<u8>, String> {
+        let object = self.object(key);
+        let url = GetObject::new(&self.bucket, Some(&self.credentials), &object).sign(SIGNED_FOR);
+        let mut response = self.agent.get(url.as_str()).call().map_err(|e| format!("GET {object}: {e}"))?;
+        response.body_mut().with_config().limit(1 << 30).read_to_vec().map_err(|e| format!("GET {object}: {e}"))
+    }
+
+    pub fn delete(&self, key: &str) -> Result<(), String> {
+        let object = self.object(key);
+        let url = DeleteObject::new(&self.bucket, Some(&self.credentials), &object).sign(SIGNED_FOR);
+        self.agent.delete(url.as_str()).call().map(|_| ()).map_err(|e| format!("DELETE {object}: {e}"))
+    }
+
+    /// For tests and first-time setup; production buckets are made by their operators.
+    pub fn create_bucket(&self) -> Result<(), String> {
+        let url = CreateBucket::new(&self.bucket, &self.credentials).sign(SIGNED_FOR);
+        self.agent.put(url.as_str()).send_empty().map(|_| ()).map_err(|e| format!("create bucket: {e}"))
+    }
+}
