@@ -8,8 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proto::v1::{CameraRef, Incident, IncidentKind, Phase, Severity};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -85,16 +83,14 @@ impl Broker {
         }
     }
 
-    /// Creates topics (tansu never creates them by itself).
+    /// Creates topics, as an operator would. "Already exists" is fine: right after a
+    /// restart a producer's metadata request, or the admin client's own retry of a
+    /// slow first attempt, may have created it first.
     pub fn create_topics(&self, topics: &[&str]) {
-        let admin: AdminClient<DefaultClientContext> =
-            ClientConfig::new().set("bootstrap.servers", self.bootstrap()).create().unwrap();
-        let new: Vec<NewTopic> = topics.iter().map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1))).collect();
+        let conn = KafkaConnection::new(self.bootstrap());
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let results = rt.block_on(admin.create_topics(&new, &AdminOptions::new())).expect("create topics");
-        for r in results {
-            r.expect("topic created");
-        }
+        rt.block_on(router::kafka::admin::create_topics(&conn, topics, 1, Duration::from_secs(10)))
+            .expect("topics created");
     }
 }
 
