@@ -219,3 +219,43 @@ fn events_in_the_outbox_of_a_killed_process_are_delivered_after_restart() {
     }
     assert_eq!(router.stop(), 0);
 }
+
+#[test]
+fn an_event_the_producer_refuses_is_dead_lettered_with_its_reason_and_blocks_nothing() {
+    let broker = Broker::start(free_port());
+    broker.create_topics(&["security.incidents"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(
+        dir.path(),
+        &broker.bootstrap(),
+        vec![kafka_destination("police", "security.incidents", Encoding::Protobuf)],
+    );
+    // A cluster that takes messages of at most 2 kB.
+    if let Some(k) = s.kafka.as_mut() {
+        k.properties.push(("message.max.bytes".into(), "2000".into()));
+    }
+    let (router, _) = Router::start(s).unwrap();
+    let mut too_big = incident("cam-a", 1);
+    too_big.summary = "x".repeat(5000);
+    let sent = vec![incident("cam-a", 0), too_big.clone(), incident("cam-a", 2)];
+    submit(&router, &sent);
+    assert!(router.wait_delivered(Duration::from_secs(60)), "{} undelivered", router.undelivered());
+
+    let mut reader = Reader::new(&broker.bootstrap(), "security.incidents");
+    let got: Vec<String> = reader
+        .read_until(2, Duration::from_secs(30))
+        .iter()
+        .map(|m| Incident::decode(m.body.as_slice()).unwrap().id)
+        .collect();
+    assert_eq!(got, [sent[0].id.clone(), sent[2].id.clone()], "the others went through, in order");
+
+    let dead = std::fs::read_to_string(dir.path().join("dead-letter.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = dead.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{dead}");
+    assert_eq!(lines[0]["destination"], "police");
+    assert_eq!(lines[0]["key"], "cam-a");
+    assert!(lines[0]["reason"].as_str().unwrap().contains("MessageSizeTooLarge"), "{dead}");
+    let body = hex::decode(lines[0]["body_hex"].as_str().unwrap()).unwrap();
+    assert_eq!(Incident::decode(body.as_slice()).unwrap(), too_big, "the event is kept whole");
+    assert_eq!(router.stop(), 0);
+}
