@@ -67,6 +67,11 @@ impl PrerollBuffer {
         self.units.iter().cloned().collect()
     }
 
+    /// Stream time of the newest unit.
+    pub fn newest_pts(&self) -> Option<Duration> {
+        self.units.iter().rev().find_map(|u| u.pts)
+    }
+
     /// Duration covered, first to last unit.
     pub fn span(&self) -> Duration {
         match (self.units.front().and_then(|u| u.pts), self.units.back().and_then(|u| u.pts)) {

@@ -146,22 +146,7 @@ fn validate_real_broker_reports_a_missing_topic() {
         .unwrap_or_else(|_| format!("{}/.cache/streetwatch/bin/tansu", std::env::var("HOME").unwrap_or_default()));
     assert!(std::path::Path::new(&tansu).is_file(), "tansu broker not found at {tansu}: run deploy/setup.sh");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let url = format!("tcp://127.0.0.1:{port}");
-    let mut broker = std::process::Command::new(&tansu)
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-            "--storage-engine",
-            "memory://tansu/",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("broker port", Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+    let mut broker = router::kafka::local_broker::LocalBroker::start(std::path::Path::new(&tansu), port).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cfg = temp_config(
         &dir,
@@ -181,8 +166,7 @@ destinations = ["police"]
         ),
     );
     let out = bin().args(["validate", "--config"]).arg(&cfg).arg("--check-broker").output().unwrap();
-    let _ = broker.kill();
-    let _ = broker.wait();
+    broker.kill();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{stdout}");
     assert!(stdout.contains("Kafka topic `security.incidents` does not exist"), "{stdout}");

@@ -2,5 +2,6 @@
 
 pub mod admin;
 pub mod connection;
+pub mod local_broker;
 pub mod probe;
 pub mod sink;

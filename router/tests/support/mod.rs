@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use router::destination::{Destination, Target};
 use router::encoding::Encoding;
+use router::kafka::local_broker::LocalBroker;
 use router::kafka::sink::KafkaTuning;
 use router::outbox::OutboxSettings;
 use router::routes::Route;
@@ -46,41 +47,22 @@ pub fn init_logs() {
 }
 
 /// A broker with in-memory storage: a restart starts empty.
-pub struct Broker {
-    pub port: u16,
-    child: Option<Child>,
+pub struct Broker(LocalBroker);
+
+impl std::ops::Deref for Broker {
+    type Target = LocalBroker;
+    fn deref(&self) -> &LocalBroker {
+        &self.0
+    }
 }
 
 impl Broker {
     pub fn start(port: u16) -> Self {
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(tansu())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tansu");
-        wait_for("broker port", Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
-        Self { port, child: Some(child) }
-    }
-
-    pub fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        Self(LocalBroker::start(std::path::Path::new(&tansu()), port).expect("start tansu"))
     }
 
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.0.kill();
     }
 
     /// Creates topics, as an operator would. "Already exists" is fine: right after a
@@ -91,12 +73,6 @@ impl Broker {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(router::kafka::admin::create_topics(&conn, topics, 1, Duration::from_secs(10)))
             .expect("topics created");
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

@@ -5,12 +5,12 @@
 //! with one or several submitting threads (the inference threads of `run`).
 //! Without `--bootstrap`, it starts a tansu broker from the setup cache itself.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proto::v1 as pb;
 use router::encoding::Encoding;
+use router::kafka::local_broker::LocalBroker;
 use router::kafka::sink::KafkaTuning;
 use router::outbox::OutboxSettings;
 use router::routes::Route;
@@ -21,41 +21,6 @@ use crate::cli::BenchRouterArgs;
 use crate::exit_code;
 
 const TOPIC: &str = "bench.incidents";
-
-struct Broker(Child);
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_tansu(path: &std::path::Path) -> anyhow::Result<(Broker, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let url = format!("tcp://127.0.0.1:{port}");
-    let child = Command::new(path)
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-            "--storage-engine",
-            "memory://tansu/",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| anyhow::anyhow!("cannot start the broker {}: {e} (run deploy/setup.sh)", path.display()))?;
-    let broker = Broker(child);
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        anyhow::ensure!(start.elapsed() < Duration::from_secs(10), "the broker did not open its port");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok((broker, format!("127.0.0.1:{port}")))
-}
 
 fn incident(n: u64, cameras: u64) -> pb::Incident {
     let camera = format!("cam-{:03}", n % cameras);
@@ -200,8 +165,10 @@ async fn run(args: &BenchRouterArgs) -> anyhow::Result<()> {
     let (_broker, bootstrap) = match &args.bootstrap {
         Some(b) => (None, b.clone()),
         None => {
-            let (b, addr) = start_tansu(&args.tansu)?;
-            (Some(b), addr)
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+            let broker = LocalBroker::start(&args.tansu, port).map_err(anyhow::Error::msg)?;
+            let addr = broker.bootstrap();
+            (Some(broker), addr)
         }
     };
     router::kafka::admin::create_topics(&KafkaConnection::new(&bootstrap), &[TOPIC], 4, Duration::from_secs(10))

@@ -62,7 +62,7 @@ fn failed(camera: &str, incident: &str, why: &str) {
 }
 
 fn newest_pts(ring: &Mutex<PrerollBuffer>) -> Option<Duration> {
-    ring.lock().unwrap_or_else(|p| p.into_inner()).snapshot().iter().filter_map(|u| u.pts).max()
+    ring.lock().unwrap_or_else(|p| p.into_inner()).newest_pts()
 }
 
 impl ClipWriter {
