@@ -12,6 +12,16 @@ bash deploy/setup.sh
 source "${STREETWATCH_CACHE:-$HOME/.cache/streetwatch}/env.sh"
 
 cargo build --release --locked -p streetwatch
+# The console's demo account: an operator with a random password, made once.
+USERS=var/demo/console-users.toml
+if [ ! -f "$USERS" ]; then
+  mkdir -p var/demo
+  PASSWORD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  echo "$PASSWORD" | ./target/release/streetwatch console-user --users-file "$USERS" --name demo --role operator
+  echo "$PASSWORD" > var/demo/console-password.txt
+  chmod 600 var/demo/console-password.txt
+fi
 ./target/release/streetwatch validate --config deploy/local.toml
+echo "==> operator console: http://127.0.0.1:8080/  account: demo  password: $(cat var/demo/console-password.txt)"
 echo "==> incidents: var/demo/events/incidents.jsonl, snapshots: var/demo/evidence/ (the parked van: about 20 s in)"
 exec ./target/release/streetwatch run --config deploy/local.toml "$@"

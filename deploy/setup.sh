@@ -33,6 +33,9 @@ APT_PACKAGES=(
   libopencv-dev opencv-doc
   # Darknet ships real test photos (dog.jpg, ...) used by the detector's golden tests
   darknet
+  # The console's browser tests: Debian's Chromium (and its WebDriver), driven by
+  # playwright-core (installed below with npm; it never downloads a browser)
+  chromium chromium-driver
 )
 
 install_apt() {
@@ -187,8 +190,30 @@ PY
     || die "detector test images in $out differ from detector/tests/golden/images.sha256"
 }
 
+# --- Node.js and playwright-core for the console's browser tests -------------------
+# The machine's Node.js when it has one, else Debian's. playwright-core is pinned in
+# console/e2e/package-lock.json; `npm ci` installs exactly that (nothing else, and
+# no browser download: the tests use /usr/bin/chromium).
+install_e2e_tools() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [ "${STREETWATCH_SKIP_APT:-0}" = 1 ]; then die "node and npm are needed for the console's browser tests"; fi
+    step "Node.js: installing Debian's nodejs and npm"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  local dir="$ROOT/console/e2e" stamp="$ROOT/console/e2e/node_modules/.lock.sha256"
+  local want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then step "playwright-core: up to date"; return; fi
+  step "playwright-core: npm ci in console/e2e"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
+}
+
 install_apt
 check_rust
+install_e2e_tools
 install_venv
 install_ort_lib
 install_tansu

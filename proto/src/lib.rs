@@ -12,4 +12,6 @@ pub mod v1 {
     pub const CAMERA_STATUS_MESSAGE_NAME: &str = "streetwatch.v1.CameraStatus";
 }
 
+pub mod names;
+
 pub use prost::Message;

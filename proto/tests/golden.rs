@@ -55,6 +55,7 @@ fn sample_incident() -> Incident {
         summary: "car stationary 125 s in 'East sidewalk'".into(),
         // Added after the golden bytes were written: unset, the bytes stay the same.
         cause: String::new(),
+        review: None,
     }
 }
 

@@ -162,6 +162,12 @@ impl Router {
                     let shared = Arc::clone(&shared);
                     std::thread::Builder::new().name(name).spawn(move || sink.run(&shared))
                 }
+                Target::InProcess { handler } => {
+                    let (shared, handler, dest) = (Arc::clone(&shared), Arc::clone(handler), Arc::clone(&d.name));
+                    std::thread::Builder::new()
+                        .name(name)
+                        .spawn(move || crate::local_sink::run_handler(&dest, handler.as_ref(), &shared))
+                }
                 Target::Kafka { topic } => {
                     let conn = settings.kafka.clone().ok_or_else(|| RouterError::ClientConfig {
                         reason: format!("destination `{}` needs a Kafka connection", d.name),

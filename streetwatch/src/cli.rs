@@ -35,6 +35,36 @@ pub enum Command {
     BenchRouter(BenchRouterArgs),
     /// Run the pipeline over a recorded file as fast as possible; incidents as JSON lines.
     Replay(ReplayArgs),
+    /// Add a console account or change its role and password (read from stdin).
+    ConsoleUser(ConsoleUserArgs),
+    /// Benchmark the console: feed pages, filters, detail and live-feed latency over
+    /// HTTP with many stored incidents.
+    BenchConsole(BenchConsoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleUserArgs {
+    /// The users file (created when missing; `console.users_file` in the config).
+    #[arg(long)]
+    pub users_file: PathBuf,
+    #[arg(long)]
+    pub name: String,
+    /// viewer (watch), operator (also acknowledge/dismiss/resolve), admin (also the audit log).
+    #[arg(long, value_parser = ["viewer", "operator", "admin"])]
+    pub role: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchConsoleArgs {
+    /// Incidents stored before measuring.
+    #[arg(long, default_value_t = 10_000)]
+    pub incidents: usize,
+    /// Requests per measurement.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

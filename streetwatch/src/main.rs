@@ -59,6 +59,16 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::replay::replay(&args).await
         }
+        Command::ConsoleUser(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            tokio::task::spawn_blocking(move || commands::console_user::console_user(&args))
+                .await
+                .unwrap_or(exit_code::RUNTIME_FAILURE)
+        }
+        Command::BenchConsole(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            commands::bench_console::bench_console(&args).await
+        }
         Command::Run(args) => {
             let config = match config::load(&args.config) {
                 Ok(c) => c,

@@ -53,9 +53,30 @@ fn bad_usage_exits_2() {
 
 #[test]
 fn validate_shipped_demo_config_succeeds() {
-    let out = bin().args(["validate", "--config"]).arg(repo_root().join("deploy/local.toml")).output().unwrap();
+    // The demo's console accounts are made by deploy/demo.sh; here, a temporary file.
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    console::users::upsert_user(&users, "demo", console::users::Role::Operator, "a demo password").unwrap();
+    let out = bin()
+        .args(["validate", "--config"])
+        .arg(repo_root().join("deploy/local.toml"))
+        .env("STREETWATCH_CONSOLE_USERS", &users)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("console accounts: ok (1 account in"), "{stdout}");
+    // Without the file, validation says which file is missing.
+    let missing = dir.path().join("nobody.toml");
+    let out = bin()
+        .args(["validate", "--config"])
+        .arg(repo_root().join("deploy/local.toml"))
+        .env("STREETWATCH_CONSOLE_USERS", &missing)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("console accounts: FAILED") && stdout.contains("nobody.toml"), "{stdout}");
     assert!(stdout.contains("config ") && stdout.contains(": ok (1 camera, 1 zone, 1 destination)"), "{stdout}");
     assert!(stdout.contains("model yolov3-tiny darknet-coco-416: ok"), "{stdout}");
     assert!(stdout.contains("ONNX Runtime: ok"), "{stdout}");

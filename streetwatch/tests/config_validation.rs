@@ -43,12 +43,29 @@ fn assert_paths(text: &str, expected: &[&str]) -> Vec<String> {
 }
 
 #[test]
+fn an_enabled_console_needs_a_users_file_and_console_destinations_need_the_console() {
+    let text = format!("{BASE}\n[console]\nenabled = true\n");
+    let e = load_str(&text, &config_path()).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("console.users_file") && msg.contains("no default account or password"), "{msg}");
+    let text = format!("{BASE}\n[console]\nenabled = true\nusers_file = \"users.toml\"\n");
+    let c = load_str(&text, &config_path()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.console_users_file.unwrap().ends_with("users.toml"));
+    assert!(c.console_database.ends_with("console/console.db"));
+    let text = format!("{BASE}\n[[router.destinations]]\nname = \"ops\"\nkind = \"console\"\n");
+    let msg = load_str(&text, &config_path()).unwrap_err().to_string();
+    assert!(msg.contains("router.destinations[0].kind") && msg.contains("[console] enabled"), "{msg}");
+}
+
+#[test]
 fn base_config_is_valid_with_documented_defaults() {
     let c = load_str(BASE, &config_path()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.cameras.len(), 1);
     assert_eq!(c.service.shutdown_deadline_secs, 10);
     assert_eq!(c.http_listen.unwrap().to_string(), "127.0.0.1:9600");
-    assert_eq!(c.console_listen.unwrap().to_string(), "127.0.0.1:8080");
+    // The console is off unless asked for (it needs accounts; there is no default password).
+    assert!(c.console_listen.is_none() && !c.console.enabled);
+    assert_eq!(c.console.listen, "127.0.0.1:8080");
     assert_eq!(c.rules.sidewalk_parking.dwell_secs, 120);
     assert_eq!(c.rules.street_vending.dwell_secs, 300);
     assert_eq!(c.rules.bike_cluster.min_count, 5);

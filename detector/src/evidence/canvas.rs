@@ -110,12 +110,7 @@ impl Canvas {
     }
 
     pub fn jpeg(&self, quality: i32) -> Result<Vec<u8>, SnapshotError> {
-        let mut jpeg: Vector<u8> = Vector::new();
-        let params: Vector<i32> = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality.clamp(10, 100)]);
-        if !imgcodecs::imencode(".jpg", &self.mat, &mut jpeg, &params)? {
-            return Err(SnapshotError::new("the JPEG encoder refused the image"));
-        }
-        Ok(jpeg.to_vec())
+        encode_jpeg(&self.mat, quality)
     }
 
     /// Packed BGR pixels, frame and strip: `(width, height, bytes)`.
@@ -123,4 +118,13 @@ impl Canvas {
         let rows = self.mat.rows() as u32;
         Ok((self.width, rows, self.mat.data_bytes()?.to_vec()))
     }
+}
+
+pub(crate) fn encode_jpeg(mat: &Mat, quality: i32) -> Result<Vec<u8>, SnapshotError> {
+    let mut jpeg: Vector<u8> = Vector::new();
+    let params: Vector<i32> = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality.clamp(10, 100)]);
+    if !imgcodecs::imencode(".jpg", mat, &mut jpeg, &params)? {
+        return Err(SnapshotError::new("the JPEG encoder refused the image"));
+    }
+    Ok(jpeg.to_vec())
 }

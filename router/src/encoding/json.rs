@@ -2,46 +2,9 @@
 //! CloudEvents. Field names follow the protobuf schema's meaning, flattened where a
 //! reader wants them at hand (`camera_id`, `snapshot`); enums are lower-case names.
 
-use proto::v1::{Incident, IncidentKind, Phase, Severity, ZoneKind};
+pub use proto::names::{kind_name, phase_name, review_action_name, severity_name, zone_kind_name};
+use proto::v1::Incident;
 use serde_json::{json, Value};
-
-pub fn kind_name(k: i32) -> &'static str {
-    match IncidentKind::try_from(k) {
-        Ok(IncidentKind::SidewalkParking) => "sidewalk_parking",
-        Ok(IncidentKind::StreetVending) => "street_vending",
-        Ok(IncidentKind::BikeCluster) => "bike_cluster",
-        _ => "unspecified",
-    }
-}
-
-pub fn phase_name(p: i32) -> &'static str {
-    match Phase::try_from(p) {
-        Ok(Phase::Started) => "STARTED",
-        Ok(Phase::Updated) => "UPDATED",
-        Ok(Phase::Ended) => "ENDED",
-        _ => "UNSPECIFIED",
-    }
-}
-
-pub fn severity_name(s: i32) -> &'static str {
-    match Severity::try_from(s) {
-        Ok(Severity::Low) => "low",
-        Ok(Severity::Medium) => "medium",
-        Ok(Severity::High) => "high",
-        _ => "unspecified",
-    }
-}
-
-pub fn zone_kind_name(k: i32) -> &'static str {
-    match ZoneKind::try_from(k) {
-        Ok(ZoneKind::Sidewalk) => "sidewalk",
-        Ok(ZoneKind::TactilePaving) => "tactile_paving",
-        Ok(ZoneKind::NoVending) => "no_vending",
-        Ok(ZoneKind::NoBikeParking) => "no_bike_parking",
-        Ok(ZoneKind::Custom) => "custom",
-        _ => "unspecified",
-    }
-}
 
 fn empty_to_null(s: &str) -> Value {
     if s.is_empty() {
@@ -91,5 +54,12 @@ pub fn incident_json(i: &Incident, time: &str) -> Value {
         "model": i.model.as_ref().map(|m| json!({"name": m.name, "version": m.version, "sha256": m.sha256})),
         "producer_version": i.producer_version,
         "producer_instance": i.producer_instance,
+        "review": i.review.as_ref().map(|r| json!({
+            "id": r.review_id,
+            "action": review_action_name(r.action),
+            "operator": r.operator,
+            "note": empty_to_null(&r.note),
+            "at_ms": r.reviewed_at_ms,
+        })),
     })
 }

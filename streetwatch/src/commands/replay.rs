@@ -76,6 +76,9 @@ fn prepare(args: &ReplayArgs) -> Result<Prepared, (i32, String)> {
     config.kafka = None;
     config.evidence_s3 = None;
     config.http_listen = None;
+    // Nor serves the console (its database belongs to the live deployment).
+    config.console.enabled = false;
+    config.console_listen = None;
     config.data_dir = prepare_out(&args.out, args.overwrite)?;
     config.service.instance = "replay".into();
     let modified = std::fs::metadata(&input)

@@ -16,6 +16,7 @@ use crate::shutdown::watch_signals;
 use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
 use crate::wiring::cameras::{prepare_cameras, spawn_cameras};
+use crate::wiring::console::{open_console, ConsoleCameras, ConsoleDelivery, RouterReviews};
 use crate::wiring::detection::{load_model, start_detection};
 use crate::wiring::incidents_out::{self, IncidentSink, SinkOptions};
 use crate::wiring::router::router_settings;
@@ -23,7 +24,10 @@ use crate::wiring::router::router_settings;
 /// Opens the outbox (reporting what it recovered and any damage), checks the Kafka
 /// topics, and starts delivery. A topic that does not exist stops startup (exit 4);
 /// an unreachable broker does not: events wait in the outbox until it is back.
-async fn start_router(config: &Config) -> anyhow::Result<Result<router::Router, i32>> {
+async fn start_router(
+    config: &Config,
+    console: Option<Arc<dyn router::EventHandler>>,
+) -> anyhow::Result<Result<router::Router, i32>> {
     let topics = config.kafka_topics();
     if let (Some(conn), false) = (config.kafka.clone(), topics.is_empty()) {
         let timeout = Duration::from_secs(config.router.kafka.as_ref().map_or(5, |k| k.probe_timeout_secs));
@@ -39,7 +43,7 @@ async fn start_router(config: &Config) -> anyhow::Result<Result<router::Router, 
             Err(e) => tracing::warn!("{e}; starting anyway: events wait in the outbox until Kafka is back"),
         }
     }
-    let settings = router_settings(config);
+    let settings = router_settings(config, console);
     let outbox_dir = settings.outbox_dir.clone();
     let started = tokio::task::spawn_blocking(move || router::Router::start(settings))
         .await
@@ -220,9 +224,24 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     let doorbell = Arc::new(Doorbell::default());
     let (status_events, _) = broadcast::channel(1024);
     let (camera_workers, cameras) = prepare_cameras(&config.cameras, &doorbell, &status_events);
+    // The console's database and accounts before the router: it is one of the
+    // router's destinations.
+    let console = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || open_console(&config)).await.context("opening the console crashed")?
+    };
+    let console = match console {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return Ok(exit_code::CHECK_FAILED);
+        }
+    };
+    let console_handler =
+        console.as_ref().map(|c| Arc::new(ConsoleDelivery(Arc::clone(c))) as Arc<dyn router::EventHandler>);
     // Inference sessions open before any camera streams, so a detector that cannot
     // start (a required GPU provider missing) stops here with nothing to clean up.
-    let router = match start_router(&config).await? {
+    let router = match start_router(&config, console_handler).await? {
         Ok(r) => Arc::new(r),
         Err(code) => return Ok(code),
     };
@@ -244,8 +263,27 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
         clips,
         annotate_dir: options.annotate_dir.clone(),
         uploader,
+        thumbnails: console.is_some(),
     };
     let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), sink_options));
+    if let Some(console) = console {
+        let health = ConsoleCameras { cameras: cameras.clone(), sink: Arc::downgrade(&incidents) };
+        let groups =
+            config.cameras.iter().filter_map(|c| c.config.group.clone().map(|g| (c.config.id.clone(), g))).collect();
+        let reviews = RouterReviews { router: Arc::downgrade(&router), groups };
+        match console.serve(Arc::new(health), Arc::new(reviews), shutdown.clone()).await {
+            Ok((bound, task)) => {
+                tracing::info!(address = %bound, "operator console: http://{bound}/");
+                components.spawn(async move {
+                    let _ = task.await;
+                });
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                return Ok(exit_code::RUNTIME_FAILURE);
+            }
+        }
+    }
     let incidents_at_end = Arc::clone(&incidents);
     spawn_retention(&config, Arc::clone(&incidents), &shutdown, &mut components);
     if let Some(started) = options.on_started {

@@ -105,6 +105,16 @@ pub async fn validate(args: &ValidateArgs) -> i32 {
         }
     }
 
+    if let Some(users) = &config.console_users_file {
+        match console::users::Users::load(users) {
+            Ok(u) => println!("console accounts: ok ({} account{} in {})", u.len(), plural(u.len()), users.display()),
+            Err(e) => {
+                println!("console accounts: FAILED: {e}");
+                failures += 1;
+            }
+        }
+    }
+
     if args.check_broker {
         match (&config.kafka, config.router.kafka.as_ref()) {
             (Some(conn), Some(k)) => {

@@ -623,6 +623,8 @@ pub enum PhaseName {
     Started,
     Updated,
     Ended,
+    /// Operator decisions from the console.
+    Reviewed,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -651,15 +653,32 @@ impl Default for OutboxConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsoleConfig {
+    /// Off unless asked for: an enabled console needs a users file (there is no
+    /// default password).
     pub enabled: bool,
     /// Localhost by default: opening it wider is a deliberate choice.
     pub listen: String,
     /// File of operator accounts (argon2 hashes); relative to the config file.
+    /// Required when the console is enabled.
     pub users_file: Option<String>,
+    /// The console's SQLite database (incidents, operator actions, audit log,
+    /// sessions); relative to the config file. Default `<data_dir>/console/console.db`.
+    pub database: Option<String>,
+    /// Mark session cookies `Secure` (set when a TLS proxy fronts the console).
+    pub secure_cookies: bool,
+    /// How long a login lasts, in hours.
+    pub session_hours: u32,
 }
 
 impl Default for ConsoleConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: "127.0.0.1:8080".into(), users_file: None }
+        Self {
+            enabled: false,
+            listen: "127.0.0.1:8080".into(),
+            users_file: None,
+            database: None,
+            secure_cookies: false,
+            session_hours: 12,
+        }
     }
 }

@@ -36,6 +36,9 @@ pub struct Config {
     pub kafka: Option<KafkaConnection>,
     pub console: ConsoleConfig,
     pub console_listen: Option<SocketAddr>,
+    /// The console's accounts (set when the console is enabled).
+    pub console_users_file: Option<PathBuf>,
+    pub console_database: PathBuf,
     /// Object storage that evidence is also put in (`[storage.s3]`).
     pub evidence_s3: Option<S3Settings>,
     /// Things that work but deserve a look (credentials written in a URL, ...).
@@ -141,6 +144,23 @@ pub fn validate(
     if let (Some(a), Some(b)) = (http_listen, console_listen) {
         p.check(a != b, "console.listen", "must differ from http.listen");
     }
+    let console_users_file = match (&raw.console.users_file, raw.console.enabled) {
+        (Some(f), _) => p.expand(f, "console.users_file").map(|f| resolve_path(base_dir, &f)),
+        (None, true) => {
+            p.error(
+                "console.users_file",
+                "required when the console is enabled: there is no default account or password \
+                 (create one with `streetwatch console-user --users-file FILE --name NAME --role operator`)",
+            );
+            None
+        }
+        (None, false) => None,
+    };
+    let console_database = match &raw.console.database {
+        Some(d) => p.expand(d, "console.database").map(|d| resolve_path(base_dir, &d)),
+        None => None,
+    };
+    p.check((1..=720).contains(&raw.console.session_hours), "console.session_hours", "must be between 1 and 720");
 
     // [storage]
     let data_dir = p.expand(&raw.storage.data_dir, "storage.data_dir").map(|d| resolve_path(base_dir, &d));
@@ -172,6 +192,11 @@ pub fn validate(
     }
     let kafka = raw.router.kafka.as_ref().and_then(|k| kafka_connection(&mut p, k, base_dir));
     check_router(&mut p, &raw.router, &camera_ids);
+    for (i, d) in raw.router.destinations.iter().enumerate() {
+        if d.kind == DestinationKind::Console && !raw.console.enabled {
+            p.error(format!("router.destinations[{i}].kind"), "a console destination needs [console] enabled = true");
+        }
+    }
 
     if !p.errors.is_empty() {
         return Err(p.errors);
@@ -180,6 +205,7 @@ pub fn validate(
     let (Some(data_dir), Some(detector), Some(Some(model))) = (data_dir, raw.detector, model) else {
         return Err(vec![ConfigError::new("", "internal: validation left a part unresolved")]);
     };
+    let console_database = console_database.unwrap_or_else(|| data_dir.join("console").join("console.db"));
     Ok(Config {
         file: file.to_path_buf(),
         service: raw.service,
@@ -195,8 +221,10 @@ pub fn validate(
         cameras,
         router: raw.router,
         kafka,
+        console_database,
         console: raw.console,
         console_listen,
+        console_users_file,
         evidence_s3,
         warnings: p.warnings,
     })

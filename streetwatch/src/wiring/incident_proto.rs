@@ -100,5 +100,6 @@ pub fn to_wire(e: &IncidentEvent, cx: &WireContext<'_>) -> pb::Incident {
         producer_instance: cx.instance.to_string(),
         summary: e.summary.clone(),
         cause: e.cause.name().to_string(),
+        review: None,
     }
 }

@@ -8,7 +8,7 @@
 //! its own lock, so one camera never waits for another's analysis.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,7 +54,22 @@ struct CameraState {
     last_pts_ms: AtomicU64,
     /// The annotated video being written (replay `--annotate`).
     annotated: Mutex<Option<VideoWriter>>,
+    /// Wall-clock Unix ms of the newest analysed frame (0: none yet).
+    last_frame_ms: AtomicI64,
+    /// A recent small picture for the console: (taken at, Unix ms; JPEG).
+    thumbnail: Mutex<Option<(i64, Arc<Vec<u8>>)>>,
 }
+
+/// What the console shows of a camera's picture.
+pub struct CameraPicture {
+    /// Wall-clock Unix ms of the newest analysed frame.
+    pub last_frame_ms: Option<i64>,
+    pub thumbnail: Option<Arc<Vec<u8>>>,
+}
+
+/// How often a camera's console thumbnail is renewed.
+const THUMBNAIL_EVERY_MS: i64 = 5_000;
+const THUMBNAIL_WIDTH: u32 = 320;
 
 /// What `run` and `replay` set up differently.
 #[derive(Default)]
@@ -67,6 +82,8 @@ pub struct SinkOptions {
     pub annotate_dir: Option<PathBuf>,
     /// Also put evidence in object storage (`[storage.s3]`).
     pub uploader: Option<Arc<EvidenceUploader>>,
+    /// Keep a recent thumbnail per camera (for the console).
+    pub thumbnails: bool,
 }
 
 pub struct IncidentSink {
@@ -78,6 +95,7 @@ pub struct IncidentSink {
     clips: Mutex<Option<(ClipWriter, Duration)>>,
     annotate_dir: Option<PathBuf>,
     uploader: Mutex<Option<Arc<EvidenceUploader>>>,
+    thumbnails: bool,
 }
 
 pub fn describe_metrics() {
@@ -94,7 +112,7 @@ pub fn describe_metrics() {
 impl IncidentSink {
     /// One analysis per camera, in the order of `cameras` (the detector's order).
     pub fn new(config: &Config, cameras: &[CameraHandle], router: Arc<router::Router>, options: SinkOptions) -> Self {
-        let SinkOptions { stream_time_base, clips, annotate_dir, uploader } = options;
+        let SinkOptions { stream_time_base, clips, annotate_dir, uploader, thumbnails } = options;
         let states = cameras
             .iter()
             .map(|handle| {
@@ -132,6 +150,8 @@ impl IncidentSink {
                     frames: AtomicU64::new(0),
                     last_pts_ms: AtomicU64::new(0),
                     annotated: Mutex::new(None),
+                    last_frame_ms: AtomicI64::new(0),
+                    thumbnail: Mutex::new(None),
                 }
             })
             .collect();
@@ -144,6 +164,33 @@ impl IncidentSink {
             clips: Mutex::new(clips.map(|w| (w, Duration::from_secs(config.storage.clip_postroll_secs)))),
             annotate_dir,
             uploader: Mutex::new(uploader),
+            thumbnails,
+        }
+    }
+
+    /// The newest analysed frame's wall-clock time (Unix ms) and a recent thumbnail
+    /// of camera `id`; None for an unknown camera.
+    pub fn camera_picture(&self, id: &str) -> Option<CameraPicture> {
+        let cam = self.cameras.iter().find(|c| &*c.id == id)?;
+        let last = cam.last_frame_ms.load(Ordering::Relaxed);
+        let thumbnail = cam.thumbnail.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(_, j)| Arc::clone(j));
+        Some(CameraPicture { last_frame_ms: (last > 0).then_some(last), thumbnail })
+    }
+
+    /// Renews the camera's thumbnail when it is old enough.
+    fn refresh_thumbnail(&self, cam: &CameraState, image: ImageRef<'_>, now_ms: i64) {
+        let due = cam
+            .thumbnail
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_none_or(|(taken, _)| now_ms - taken >= THUMBNAIL_EVERY_MS);
+        if !due {
+            return;
+        }
+        match detector::evidence::thumbnail::thumbnail_jpeg(image, &cam.masks, THUMBNAIL_WIDTH, 75) {
+            Ok(jpeg) => *cam.thumbnail.lock().unwrap_or_else(|p| p.into_inner()) = Some((now_ms, Arc::new(jpeg))),
+            Err(e) => tracing::warn!(camera = %cam.id, "thumbnail: {e}"),
         }
     }
 
@@ -357,6 +404,10 @@ fn camera_ref(id: &str, config: Option<&CameraConfig>) -> proto::v1::CameraRef {
     }
 }
 
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 fn phase_name(p: Phase) -> &'static str {
     match p {
         Phase::Started => "STARTED",
@@ -387,6 +438,11 @@ impl DetectionSink<IngestFrame> for IncidentSink {
         let (analysis, clock) = &mut *guard;
         let now = clock.time_of(frame.captured_at, frame.pts);
         cam.frames.fetch_add(1, Ordering::Relaxed);
+        let wall_ms = wall_clock_ms();
+        cam.last_frame_ms.store(wall_ms, Ordering::Relaxed);
+        if let (true, Some(image)) = (self.thumbnails, image) {
+            self.refresh_thumbnail(cam, image, wall_ms);
+        }
         if let Some(pts) = frame.pts {
             cam.last_pts_ms.fetch_max(pts.as_millis() as u64, Ordering::Relaxed);
         }

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod cameras;
 pub mod clips;
+pub mod console;
 pub mod detection;
 #[cfg(feature = "s3")]
 pub mod evidence_s3;

@@ -1,7 +1,8 @@
 //! The config's `[router]` as the router's settings: destinations, routes, the
 //! outbox under the data directory. With no destinations configured, everything
 //! goes to the embedded event log (`<data_dir>/events/incidents.jsonl`), so a
-//! deployment without Kafka still keeps every incident.
+//! deployment without Kafka still keeps every incident. With the console enabled
+//! and no `console` destination configured, the console gets every event too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use router::encoding::Encoding as WireEncoding;
 use router::kafka::sink::KafkaTuning;
 use router::outbox::OutboxSettings;
 use router::routes::Route;
-use router::{Destination, RouterSettings, Target};
+use router::{Destination, EventHandler, RouterSettings, Target};
 
 use super::analysis::zone_kind as analysis_zone_kind;
 use super::incident_proto::zone_kind as wire_zone_kind;
@@ -19,7 +20,8 @@ use crate::config::schema::{DestinationKind, Encoding, IncidentKindName, PhaseNa
 use crate::config::Config;
 
 pub const LOCAL_LOG: &str = "events/incidents.jsonl";
-pub const CONSOLE_LOG: &str = "events/console.jsonl";
+/// The destination the console gets when the config names none.
+pub const IMPLICIT_CONSOLE: &str = "console";
 
 fn encoding(e: Encoding) -> WireEncoding {
     match e {
@@ -29,15 +31,38 @@ fn encoding(e: Encoding) -> WireEncoding {
     }
 }
 
-fn destinations(config: &Config) -> Vec<Destination> {
+fn destinations(config: &Config, console: Option<&Arc<dyn EventHandler>>) -> Vec<Destination> {
     let local = |name: &str, file: &str| Destination {
         name: Arc::from(name),
         target: Target::JsonLines { path: config.data_dir.join(file) },
         encoding: WireEncoding::JsonLine,
     };
-    if config.router.destinations.is_empty() {
-        return vec![local("local", LOCAL_LOG)];
+    let to_console = |name: &str, handler: &Arc<dyn EventHandler>| Destination {
+        name: Arc::from(name),
+        target: Target::InProcess { handler: Arc::clone(handler) },
+        encoding: WireEncoding::Protobuf,
+    };
+    let mut out = if config.router.destinations.is_empty() {
+        vec![local("local", LOCAL_LOG)]
+    } else {
+        configured(config, console, &local, &to_console)
+    };
+    if let Some(handler) = console.filter(|_| !has_console_destination(config)) {
+        out.push(to_console(IMPLICIT_CONSOLE, handler));
     }
+    out
+}
+
+fn has_console_destination(config: &Config) -> bool {
+    config.router.destinations.iter().any(|d| d.kind == DestinationKind::Console)
+}
+
+fn configured(
+    config: &Config,
+    console: Option<&Arc<dyn EventHandler>>,
+    local: &dyn Fn(&str, &str) -> Destination,
+    to_console: &dyn Fn(&str, &Arc<dyn EventHandler>) -> Destination,
+) -> Vec<Destination> {
     config
         .router
         .destinations
@@ -50,20 +75,36 @@ fn destinations(config: &Config) -> Vec<Destination> {
                 encoding: encoding(d.encoding),
             },
             DestinationKind::Local => local(&d.name, LOCAL_LOG),
-            // The console reads its own log until it has a store of its own (issue 8).
-            DestinationKind::Console => local(&d.name, CONSOLE_LOG),
+            // Validated: a console destination needs the console enabled.
+            DestinationKind::Console => match console {
+                Some(handler) => to_console(&d.name, handler),
+                None => local(&d.name, "events/console-disabled.jsonl"),
+            },
         })
         .collect()
 }
 
 fn routes(config: &Config, dests: &[Destination]) -> Vec<Route> {
-    if config.router.routes.is_empty() {
-        return vec![Route {
+    let mut routes = if config.router.routes.is_empty() {
+        vec![Route {
             name: "default: everything everywhere".into(),
             destinations: dests.iter().map(|d| Arc::clone(&d.name)).collect(),
             ..Route::default()
-        }];
+        }]
+    } else {
+        configured_routes(config)
+    };
+    if dests.iter().any(|d| &*d.name == IMPLICIT_CONSOLE) && !has_console_destination(config) {
+        routes.push(Route {
+            name: "console: everything".into(),
+            destinations: vec![Arc::from(IMPLICIT_CONSOLE)],
+            ..Route::default()
+        });
     }
+    routes
+}
+
+fn configured_routes(config: &Config) -> Vec<Route> {
     config
         .router
         .routes
@@ -87,6 +128,7 @@ fn routes(config: &Config, dests: &[Destination]) -> Vec<Route> {
                     PhaseName::Started => pb::Phase::Started as i32,
                     PhaseName::Updated => pb::Phase::Updated as i32,
                     PhaseName::Ended => pb::Phase::Ended as i32,
+                    PhaseName::Reviewed => pb::Phase::Reviewed as i32,
                 })
                 .collect(),
             zone_kinds: r.zone_kinds.iter().map(|z| wire_zone_kind(analysis_zone_kind(*z)) as i32).collect(),
@@ -102,8 +144,9 @@ fn routes(config: &Config, dests: &[Destination]) -> Vec<Route> {
         .collect()
 }
 
-pub fn router_settings(config: &Config) -> RouterSettings {
-    let dests = destinations(config);
+/// The router's settings; `console`: the console's handler when it is enabled.
+pub fn router_settings(config: &Config, console: Option<Arc<dyn EventHandler>>) -> RouterSettings {
+    let dests = destinations(config, console.as_ref());
     let routes = routes(config, &dests);
     RouterSettings {
         outbox_dir: config.data_dir.join("outbox"),

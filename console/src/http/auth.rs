@@ -1,0 +1,241 @@
+//! Login, logout, and who is asking: the session cookie (HttpOnly, SameSite=Strict,
+//! Secure when configured), roles, and CSRF tokens on every state-changing request.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{ApiError, Shared};
+use crate::store::{now_ms, AuditEntry, Session};
+use crate::users::Role;
+
+pub const COOKIE: &str = "sw_session";
+/// After this many failed logins for one account within `THROTTLE_WINDOW`, further
+/// attempts are refused until the window has passed.
+const MAX_FAILURES: u32 = 5;
+const THROTTLE_WINDOW: Duration = Duration::from_secs(300);
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The session of the request's cookie, if live (and its account still exists).
+pub fn session_of(state: &Shared, headers: &HeaderMap) -> Option<(String, Session)> {
+    let token = cookie_token(headers)?;
+    let session = match state.console.store.session(&token, now_ms()) {
+        Ok(s) => s?,
+        Err(e) => {
+            tracing::error!("console: session lookup: {e}");
+            return None;
+        }
+    };
+    // An account removed from the users file (and the process restarted) is out.
+    (state.console.users.role_of(&session.user) == Some(session.role)).then_some((token, session))
+}
+
+/// A logged-in request.
+pub struct Authed {
+    pub session: Session,
+    pub remote: String,
+}
+
+impl Authed {
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.session.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, format!("this needs the {} role", role.name())))
+        }
+    }
+
+    /// A state-changing request must echo the session's CSRF token in `X-CSRF-Token`
+    /// (another site's page cannot read it, so cannot forge the request).
+    pub fn check_csrf(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if constant_time_eq(sent.as_bytes(), self.session.csrf_token.as_bytes()) {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "missing or wrong CSRF token; reload the page"))
+        }
+    }
+
+    pub fn audit(&self, action: &str, target: &str, detail: &str) -> AuditEntry {
+        AuditEntry {
+            user: self.session.user.clone(),
+            role: self.session.role.name().into(),
+            action: action.into(),
+            target: target.into(),
+            detail: detail.into(),
+            remote: self.remote.clone(),
+            outcome: "ok".into(),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn remote_of(parts: &Parts) -> String {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.to_string()).unwrap_or_default()
+}
+
+impl FromRequestParts<Shared> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
+        match session_of(state, &parts.headers) {
+            Some((_, session)) => Ok(Authed { session, remote: remote_of(parts) }),
+            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "log in first")),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+fn session_cookie(state: &Shared, token: &str, max_age_secs: u64) -> HeaderValue {
+    let secure = if state.console.settings.secure_cookies { "; Secure" } else { "" };
+    let value = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A cross-site form posting to /login is refused (login CSRF): when the browser
+/// says where the form came from, it must be this console.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin.split_once("://").map(|(_, h)| h) == Some(host)
+}
+
+/// Throttle state for `name`: Some(seconds to wait) when refused.
+fn throttled(state: &Shared, name: &str) -> Option<u64> {
+    let mut failed = state.failed_logins.lock().unwrap_or_else(|p| p.into_inner());
+    let (count, first) = failed.get(name).copied()?;
+    let waited = first.elapsed();
+    if waited >= THROTTLE_WINDOW {
+        failed.remove(name);
+        return None;
+    }
+    (count >= MAX_FAILURES).then(|| (THROTTLE_WINDOW - waited).as_secs().max(1))
+}
+
+fn note_failure(state: &Shared, name: &str) {
+    let mut failed = state.failed_logins.lock().unwrap_or_else(|p| p.into_inner());
+    if failed.len() > 10_000 {
+        failed.retain(|_, (_, first)| first.elapsed() < THROTTLE_WINDOW);
+    }
+    failed.entry(name.to_string()).or_insert((0, Instant::now())).0 += 1;
+}
+
+pub async fn login(
+    State(state): State<Shared>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "cross-site login refused").into_response();
+    }
+    let name = form.username.trim().to_string();
+    let audit = |outcome: &str, role: &str| {
+        let entry = AuditEntry {
+            user: name.clone(),
+            role: role.into(),
+            action: "login".into(),
+            remote: remote.to_string(),
+            outcome: outcome.into(),
+            ..AuditEntry::default()
+        };
+        if let Err(e) = state.console.store.audit(&entry, now_ms()) {
+            tracing::error!("console: audit log: {e}");
+        }
+    };
+    if let Some(wait) = throttled(&state, &name) {
+        audit("throttled", "");
+        metrics::counter!("streetwatch_console_logins_total", "outcome" => "throttled").increment(1);
+        return Redirect::to(&format!("/login?throttled={wait}")).into_response();
+    }
+    let console = std::sync::Arc::clone(&state.console);
+    let (user, password) = (name.clone(), form.password);
+    // argon2id takes tens of milliseconds of CPU on purpose: off the async workers.
+    let verified = tokio::task::spawn_blocking(move || console.users.verify(&user, &password)).await.ok().flatten();
+    let Some(role) = verified else {
+        note_failure(&state, &name);
+        audit("refused", "");
+        metrics::counter!("streetwatch_console_logins_total", "outcome" => "refused").increment(1);
+        return Redirect::to("/login?failed=1").into_response();
+    };
+    let ttl = state.console.settings.session_ttl;
+    let created = state.console.store.create_session(&name, role, now_ms(), ttl.as_millis() as i64);
+    let (token, _) = match created {
+        Ok(t) => t,
+        Err(e) => return ApiError::internal(format!("cannot create a session: {e}")).into_response(),
+    };
+    state.failed_logins.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
+    audit("ok", role.name());
+    metrics::counter!("streetwatch_console_logins_total", "outcome" => "ok").increment(1);
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &token, ttl.as_secs()));
+    response
+}
+
+pub async fn logout(State(state): State<Shared>, headers: HeaderMap, authed: Authed) -> Response {
+    if let Err(e) = authed.check_csrf(&headers) {
+        return e.into_response();
+    }
+    if let Some(token) = cookie_token(&headers) {
+        if let Err(e) = state.console.store.end_session(&token) {
+            return ApiError::internal(e).into_response();
+        }
+    }
+    if let Err(e) = state.console.store.audit(&authed.audit("logout", "", ""), now_ms()) {
+        tracing::error!("console: audit log: {e}");
+    }
+    let mut response = (StatusCode::OK, axum::Json(serde_json::json!({"ok": true}))).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others_and_malformed_ones_are_ignored() {
+        let token = "ab".repeat(32);
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_str(&format!("theme=dark; {COOKIE}={token}; x=1")).unwrap());
+        assert_eq!(cookie_token(&h).as_deref(), Some(token.as_str()));
+        h.insert(header::COOKIE, HeaderValue::from_static("sw_session=../../etc/passwd"));
+        assert_eq!(cookie_token(&h), None);
+    }
+
+    #[test]
+    fn cross_site_origins_are_told_apart() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(same_origin(&h), "no Origin header (same-site navigation by older browsers)");
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&h));
+        assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"", b"a"));
+    }
+}

@@ -1,0 +1,44 @@
+//! Schema migrations: SQL files in `console/migrations/`, applied in order, once.
+//! `PRAGMA user_version` is the number applied so far; each runs in its own
+//! transaction with the version bump, so a crash mid-migration leaves the old schema.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("../../migrations/0001_initial.sql"))];
+
+pub fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
+    let known = MIGRATIONS.len() as i64;
+    if applied > known {
+        return Err(format!(
+            "schema version {applied} is newer than this streetwatch knows ({known}); was it opened by a newer release?"
+        ));
+    }
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(sql).map_err(|e| format!("migration {name}: {e}"))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| format!("migration {name}: {e}"))?;
+        tracing::info!(migration = name, "console database migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_a_newer_schema_is_refused() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        migrate(&mut c).unwrap();
+        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        let n: i64 =
+            c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'incidents'", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+        c.pragma_update(None, "user_version", 99).unwrap();
+        assert!(migrate(&mut c).unwrap_err().contains("newer"));
+    }
+}

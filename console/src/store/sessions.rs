@@ -1,0 +1,73 @@
+//! Login sessions. The browser holds a random token in an HttpOnly cookie; the
+//! database holds only its SHA-256, the account, and the session's CSRF token.
+
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::Store;
+use crate::users::Role;
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: String,
+    pub role: Role,
+    pub csrf_token: String,
+    pub expires_ms: i64,
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Store {
+    /// A new session; returns the cookie's token (shown once, stored hashed).
+    pub fn create_session(
+        &self,
+        user: &str,
+        role: Role,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<(String, Session), String> {
+        let token = random_token();
+        let session = Session { user: user.into(), role, csrf_token: random_token(), expires_ms: now_ms + ttl_ms };
+        let conn = self.writer();
+        conn.execute("DELETE FROM sessions WHERE expires_ms <= ?", [now_ms]).map_err(|e| e.to_string())?;
+        conn.execute(
+            "INSERT INTO sessions (token_sha256, user, role, csrf_token, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            params![token_hash(&token), user, role.name(), session.csrf_token, now_ms, session.expires_ms],
+        )
+        .map_err(|e| e.to_string())?;
+        Ok((token, session))
+    }
+
+    /// The live session of a cookie token, if any.
+    pub fn session(&self, token: &str, now_ms: i64) -> Result<Option<Session>, String> {
+        let conn = self.reader();
+        let found = conn
+            .prepare_cached(
+                "SELECT user, role, csrf_token, expires_ms FROM sessions WHERE token_sha256 = ? AND expires_ms > ?",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![token_hash(token), now_ms], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+                })
+                .optional()
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(found.and_then(|(user, role, csrf_token, expires_ms)| {
+            Role::parse(&role).map(|role| Session { user, role, csrf_token, expires_ms })
+        }))
+    }
+
+    pub fn end_session(&self, token: &str) -> Result<(), String> {
+        let conn = self.writer();
+        conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", [token_hash(token)]).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,252 @@
+//! Operator accounts: a TOML file of names, roles and argon2id password hashes
+//! (PHC strings). There is no default account and no default password; accounts
+//! are made with `streetwatch console-user`, which writes the hash.
+//!
+//! ```toml
+//! [[user]]
+//! name = "duty-officer"
+//! role = "operator"
+//! password_hash = "$argon2id$v=19$m=19456,t=2,p=1$..."
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConsoleError;
+
+/// What an account may do. Ordered: each role can do what the ones before it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Watches the feed and evidence.
+    Viewer,
+    /// Also acknowledges, dismisses and resolves incidents.
+    Operator,
+    /// Also reads the audit log.
+    Admin,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "operator" => Some(Role::Operator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsersFile {
+    #[serde(default)]
+    user: Vec<UserEntry>,
+}
+
+/// The accounts, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Users {
+    by_name: BTreeMap<String, UserEntry>,
+}
+
+fn users_error(path: &Path, reason: impl Into<String>) -> ConsoleError {
+    ConsoleError::Users { path: path.to_path_buf(), reason: reason.into() }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+}
+
+impl Users {
+    /// Reads and checks the file: every entry has a valid name (once) and a parsable
+    /// argon2 hash. Errors name the file and the entry.
+    pub fn load(path: &Path) -> Result<Users, ConsoleError> {
+        let text = std::fs::read_to_string(path).map_err(|e| users_error(path, format!("cannot read: {e}")))?;
+        let file: UsersFile = toml::from_str(&text).map_err(|e| users_error(path, e.to_string()))?;
+        let mut by_name = BTreeMap::new();
+        for (i, u) in file.user.into_iter().enumerate() {
+            if !valid_name(&u.name) {
+                return Err(users_error(
+                    path,
+                    format!("user[{i}].name `{}`: 1-64 characters of letters, digits, - _ . @", u.name),
+                ));
+            }
+            let parsed = PasswordHash::new(&u.password_hash).map_err(|e| {
+                users_error(path, format!("user[{i}] ({}): password_hash is not a PHC string: {e}", u.name))
+            })?;
+            if parsed.algorithm.as_str() != "argon2id" {
+                return Err(users_error(
+                    path,
+                    format!("user[{i}] ({}): password_hash must be argon2id, not {}", u.name, parsed.algorithm),
+                ));
+            }
+            if by_name.contains_key(&u.name) {
+                return Err(users_error(path, format!("user[{i}]: `{}` appears twice", u.name)));
+            }
+            by_name.insert(u.name.clone(), u);
+        }
+        if by_name.is_empty() {
+            return Err(users_error(path, "no [[user]] entry: nobody could log in"));
+        }
+        Ok(Users { by_name })
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    pub fn role_of(&self, name: &str) -> Option<Role> {
+        self.by_name.get(name).map(|u| u.role)
+    }
+
+    /// The account's role when the password is right. Slow on purpose (argon2id):
+    /// run it off the async workers. An unknown name costs the same as a wrong
+    /// password, so timing does not tell which names exist.
+    pub fn verify(&self, name: &str, password: &str) -> Option<Role> {
+        let entry = self.by_name.get(name);
+        let hash: &str = match entry {
+            Some(u) => &u.password_hash,
+            None => dummy_hash(),
+        };
+        let parsed = PasswordHash::new(hash).ok()?;
+        let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        match (ok, entry) {
+            (true, Some(u)) => Some(u.role),
+            _ => None,
+        }
+    }
+}
+
+/// A hash of a random password nobody knows, verified against for unknown names.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut secret);
+        hash_password(&hex::encode(secret)).unwrap_or_default()
+    })
+}
+
+/// An argon2id PHC hash of `password` with a fresh random salt (default parameters:
+/// 19 MiB, 2 passes, as OWASP recommends).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt_bytes = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+/// Adds the account to the file, or replaces its role and password; creates the
+/// file when missing. Written to a temporary file first, then renamed.
+pub fn upsert_user(path: &Path, name: &str, role: Role, password: &str) -> Result<(), ConsoleError> {
+    if !valid_name(name) {
+        return Err(users_error(path, format!("name `{name}`: 1-64 characters of letters, digits, - _ . @")));
+    }
+    if password.chars().count() < 12 {
+        return Err(users_error(path, "the password must have at least 12 characters"));
+    }
+    let mut file: UsersFile = match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| users_error(path, e.to_string()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => UsersFile::default(),
+        Err(e) => return Err(users_error(path, format!("cannot read: {e}"))),
+    };
+    let password_hash = hash_password(password).map_err(|e| users_error(path, e))?;
+    match file.user.iter_mut().find(|u| u.name == name) {
+        Some(u) => {
+            u.role = role;
+            u.password_hash = password_hash;
+        }
+        None => file.user.push(UserEntry { name: name.to_string(), role, password_hash }),
+    }
+    let body = toml::to_string(&file).map_err(|e| users_error(path, e.to_string()))?;
+    let text =
+        format!("# streetwatch console accounts (argon2id hashes); edit with `streetwatch console-user`.\n{body}");
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| users_error(path, format!("cannot create its folder: {e}")))?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| restrict_permissions(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| users_error(path, format!("cannot write: {e}")))
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_written_hashed_and_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        upsert_user(&path, "ana", Role::Operator, "correct horse battery").unwrap();
+        upsert_user(&path, "bo", Role::Viewer, "another long secret").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("correct horse"), "the password itself is never stored");
+        assert!(text.contains("$argon2id$"));
+        let users = Users::load(&path).unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users.verify("ana", "correct horse battery"), Some(Role::Operator));
+        assert_eq!(users.verify("ana", "correct horse batterY"), None);
+        assert_eq!(users.verify("nobody", "correct horse battery"), None);
+        // Changing the password replaces the entry.
+        upsert_user(&path, "ana", Role::Admin, "a new long password").unwrap();
+        let users = Users::load(&path).unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users.verify("ana", "correct horse battery"), None);
+        assert_eq!(users.verify("ana", "a new long password"), Some(Role::Admin));
+        assert!(upsert_user(&path, "ana", Role::Admin, "short").is_err());
+    }
+
+    #[test]
+    fn bad_files_name_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        std::fs::write(&path, "[[user]]\nname = \"x\"\nrole = \"operator\"\npassword_hash = \"plain\"\n").unwrap();
+        let e = Users::load(&path).unwrap_err().to_string();
+        assert!(e.contains("users.toml") && e.contains("user[0] (x)") && e.contains("PHC"), "{e}");
+        std::fs::write(&path, "[[user]]\nname = \"x\"\nrole = \"boss\"\npassword_hash = \"plain\"\n").unwrap();
+        let e = Users::load(&path).unwrap_err().to_string();
+        assert!(e.contains("boss"), "{e}");
+        std::fs::write(&path, "").unwrap();
+        assert!(Users::load(&path).unwrap_err().to_string().contains("nobody could log in"));
+    }
+}

@@ -1,0 +1,97 @@
+//! The operator console, connected: it receives incident events as a router
+//! destination, reads camera health from ingest and pictures from the incident sink,
+//! and sends operator decisions back through the router as REVIEWED events.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use console::health::{CameraHealth, CameraHealthSource};
+use console::{Console, ConsoleError, ConsoleSettings, ReviewPublisher};
+use ingest::CameraHandle;
+
+use super::incidents_out::IncidentSink;
+use crate::config::Config;
+
+/// Opens the console's database and accounts when `[console]` is enabled.
+pub fn open_console(config: &Config) -> Result<Option<Arc<Console>>, ConsoleError> {
+    let (Some(listen), Some(users_file)) = (config.console_listen, config.console_users_file.clone()) else {
+        return Ok(None);
+    };
+    let settings = ConsoleSettings {
+        listen,
+        database: config.console_database.clone(),
+        users_file,
+        data_dir: config.data_dir.clone(),
+        secure_cookies: config.console.secure_cookies,
+        session_ttl: Duration::from_secs(u64::from(config.console.session_hours) * 3600),
+    };
+    Console::open(settings).map(Some)
+}
+
+/// The router's `console` destination.
+pub struct ConsoleDelivery(pub Arc<Console>);
+
+impl router::EventHandler for ConsoleDelivery {
+    fn deliver(&self, bodies: &[&[u8]]) -> Result<(), String> {
+        self.0.deliver(bodies)
+    }
+}
+
+/// Operator decisions into the router, like any incident event. Weak: the console
+/// must not keep the router alive at shutdown.
+pub struct RouterReviews {
+    pub router: Weak<router::Router>,
+    /// Camera id → routing group.
+    pub groups: Vec<(String, String)>,
+}
+
+impl ReviewPublisher for RouterReviews {
+    fn publish(&self, event: &proto::v1::Incident) -> Result<(), String> {
+        let router = self.router.upgrade().ok_or("the router has stopped")?;
+        let camera = event.camera.as_ref().map_or("", |c| c.camera_id.as_str());
+        let group = self.groups.iter().find(|(c, _)| c == camera).map(|(_, g)| g.as_str());
+        let at_ms = event.review.as_ref().map_or(0, |r| r.reviewed_at_ms);
+        let time = detector::timestamp::Timestamp(at_ms).rfc3339(0);
+        let submission = router::Submission { incident: event, camera_group: group, time: &time };
+        router.submit(&[submission]).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// Camera health as the console shows it: state and fps from ingest, the newest
+/// frame and a thumbnail from the incident sink.
+pub struct ConsoleCameras {
+    pub cameras: Vec<CameraHandle>,
+    pub sink: Weak<IncidentSink>,
+}
+
+fn unix_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl CameraHealthSource for ConsoleCameras {
+    fn cameras(&self) -> Vec<CameraHealth> {
+        let sink = self.sink.upgrade();
+        self.cameras
+            .iter()
+            .map(|c| {
+                let status = c.status.borrow().clone();
+                let picture = sink.as_ref().and_then(|s| s.camera_picture(&c.id));
+                let (last_frame_ms, thumbnail) = picture.map_or((None, None), |p| (p.last_frame_ms, p.thumbnail));
+                CameraHealth {
+                    id: c.id.to_string(),
+                    state: ingest::status::state_name(status.state).to_string(),
+                    since_ms: unix_ms(status.since),
+                    last_error: status.last_error,
+                    fps: status.fps,
+                    last_frame_ms,
+                    has_thumbnail: thumbnail.is_some(),
+                }
+            })
+            .collect()
+    }
+
+    fn thumbnail(&self, camera_id: &str) -> Option<Vec<u8>> {
+        let sink = self.sink.upgrade()?;
+        sink.camera_picture(camera_id)?.thumbnail.map(|j| j.as_ref().clone())
+    }
+}
