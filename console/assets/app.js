@@ -126,7 +126,14 @@ function upsert(row, live) {
   const old = list.querySelector(`li[data-id="${CSS.escape(row.id)}"]`);
   if (app.rows.has(row.id)) {
     const item = feedItem(row);
-    if (old) old.replaceWith(item); else renderFeed();
+    if (old) old.replaceWith(item);
+    else {
+      // Insert in place: re-rendering the whole list would reload every thumbnail.
+      const rows = [...app.rows.values()].sort(newerFirst);
+      const next = rows[rows.findIndex((r) => r.id === row.id) + 1];
+      list.insertBefore(item, next ? list.querySelector(`li[data-id="${CSS.escape(next.id)}"]`) : null);
+      $('feed-count').textContent = `${rows.length} shown`;
+    }
     if (live && isNew && row.phase === 'open' && row.review === 'new') {
       const shown = list.querySelector(`li[data-id="${CSS.escape(row.id)}"]`);
       if (shown) shown.classList.add('fresh');
@@ -144,10 +151,18 @@ async function loadFeed(more) {
   if (more && app.next) q.set('before', app.next);
   const page = await api('/api/incidents?' + q);
   if (!more) app.rows.clear();
+  const fresh = page.items.filter((row) => !app.rows.has(row.id));
   for (const row of page.items) { app.rows.set(row.id, row); app.seen.add(row.id); }
   app.next = page.next;
-  if (!more) app.seq = Math.max(app.seq, page.seq);
-  renderFeed();
+  if (more) {
+    // Older incidents go below what is shown: append, nothing else is redrawn.
+    $('feed').append(...fresh.map(feedItem));
+    $('more').hidden = !app.next;
+    $('feed-count').textContent = `${app.rows.size} shown`;
+  } else {
+    app.seq = Math.max(app.seq, page.seq);
+    renderFeed();
+  }
 }
 
 function setConn(up, text) {

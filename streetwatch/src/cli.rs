@@ -62,6 +62,10 @@ pub struct BenchConsoleArgs {
     /// Requests per measurement.
     #[arg(long, default_value_t = 200)]
     pub requests: usize,
+    /// Also measure the page in headless Chromium (load, older pages, opening an
+    /// incident, live items): needs `deploy/setup.sh`'s playwright-core.
+    #[arg(long)]
+    pub browser: bool,
     /// Also write the results as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,

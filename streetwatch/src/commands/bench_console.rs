@@ -243,6 +243,13 @@ async fn run_bench(args: &BenchConsoleArgs) -> anyhow::Result<serde_json::Value>
     }
     results.push(summarise("reconnect, catch up 500 missed changes", catch_up));
 
+    if args.browser {
+        let c = Arc::clone(&console);
+        let start = n + r;
+        let measured = tokio::task::spawn_blocking(move || in_browser(addr, &c, start, base_ms)).await??;
+        results.extend(measured);
+    }
+
     shutdown.cancel();
     let _ = server.await;
     let db_bytes = std::fs::metadata(dir.path().join("console.db")).map_or(0, |m| m.len());
@@ -263,6 +270,57 @@ async fn run_bench(args: &BenchConsoleArgs) -> anyhow::Result<serde_json::Value>
         "database_bytes": db_bytes,
         "results": results,
     }))
+}
+
+/// The page in headless Chromium (`console/e2e/feed-bench.mjs`): load, older pages,
+/// opening an incident, and live incidents (stored here, their appearance timed in
+/// the page; both clocks are this machine's wall clock).
+fn in_browser(addr: SocketAddr, console: &Console, first: usize, base_ms: i64) -> anyhow::Result<Vec<Measured>> {
+    use std::io::{BufRead, Write};
+    const LIVE: usize = 20;
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../console/e2e");
+    let mut child = std::process::Command::new("node")
+        .arg("feed-bench.mjs")
+        .current_dir(&dir)
+        .env("CONSOLE_URL", format!("http://{addr}"))
+        .env("ACCOUNT", format!("bench:{PASSWORD}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start node in {}", dir.display()))?;
+    let mut to_node = child.stdin.take().ok_or_else(|| anyhow!("no stdin"))?;
+    let mut lines = std::io::BufReader::new(child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?).lines();
+    let mut next_line = || -> anyhow::Result<String> {
+        lines.next().ok_or_else(|| anyhow!("the browser bench ended early (see above)"))?.map_err(Into::into)
+    };
+    while next_line()? != "ready" {}
+    let mut stored = Vec::new();
+    for i in 0..LIVE {
+        let ev = incident(first + i, pb::Phase::Started, 1, base_ms);
+        let id = ev.id.clone();
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+        console.apply(&[ev]).map_err(|e| anyhow!(e))?;
+        stored.push((id, at));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    writeln!(to_node, "done")?;
+    let report: serde_json::Value = serde_json::from_str(&next_line()?)?;
+    let _ = child.wait();
+    let list = |key: &str| -> Vec<f64> {
+        report[key].as_array().map(|a| a.iter().filter_map(|v| v.as_f64()).collect()).unwrap_or_default()
+    };
+    let mut live = Vec::new();
+    for (id, at) in &stored {
+        let appeared =
+            report["appeared"][id].as_i64().ok_or_else(|| anyhow!("incident {id} never appeared in the page"))?;
+        live.push((appeared - at) as f64);
+    }
+    Ok(vec![
+        summarise("browser: page load to 50 incidents shown, feed live", list("load_ms")),
+        summarise("browser: \"Older incidents\" (+50)", list("older_ms")),
+        summarise("browser: open an incident from the feed", list("open_ms")),
+        summarise("browser: live incident stored → shown in the feed", live),
+    ])
 }
 
 pub async fn bench_console(args: &BenchConsoleArgs) -> i32 {
