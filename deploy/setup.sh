@@ -152,6 +152,23 @@ prepare_bench_footage() {
   mv "$out.tmp" "$out"
 }
 
+# The end-to-end benchmark's cameras: the same footage with a keyframe every second
+# (so that keyframes-only decoding can analyse one frame per second per camera),
+# scaled 2.5x and cut to 16:9 at the bottom rather than stretched, so objects keep
+# their shape and size in the model's input (the parked van is still detected).
+prepare_bench_footage_gop25() {
+  local out="$CACHE/footage/vtest-1080p25-gop25.h264"
+  if [ -f "$out" ]; then step "benchmark footage (1 s keyframes): present"; return; fi
+  step "benchmark footage: encoding vtest.avi as 1080p25 H.264, a keyframe every second (once, about a minute)"
+  gst-launch-1.0 -q filesrc location="$CACHE/footage/vtest.avi" ! avidemux ! decodebin ! videoconvert \
+    ! videoscale ! video/x-raw,width=1920,height=1440 ! videocrop bottom=360 \
+    ! videorate ! video/x-raw,framerate=25/1 \
+    ! x264enc speed-preset=veryfast bitrate=4000 key-int-max=25 bframes=0 \
+    ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+    ! filesink location="$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
 # --- Detector model: fetched and converted by the project's own tool ------------------
 prepare_models() {
   "$VENV/bin/python" "$ROOT/models/fetch_model.py" --cache "$CACHE/models"
@@ -219,6 +236,7 @@ install_ort_lib
 install_tansu
 prepare_footage
 prepare_bench_footage
+prepare_bench_footage_gop25
 prepare_models
 prepare_test_images
 

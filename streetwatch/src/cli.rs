@@ -22,7 +22,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the pipeline.
-    Run(ConfigArg),
+    Run(RunArgs),
+    /// Run as one of several workers: take cameras from the Kafka assignment topic
+    /// (`[cluster]`), sharing them with the other workers of the group.
+    Worker(ConfigArg),
+    /// Publish the config's cameras to the assignment topic (added, changed, removed).
+    Assign(AssignArgs),
     /// Check a config and its environment (model file and sha256, ONNX Runtime, broker) without running.
     Validate(ValidateArgs),
     /// Serve RTSP test cameras on 127.0.0.1 (looped H.264 file or pattern), with faults from stdin.
@@ -35,11 +40,92 @@ pub enum Command {
     BenchRouter(BenchRouterArgs),
     /// Run the pipeline over a recorded file as fast as possible; incidents as JSON lines.
     Replay(ReplayArgs),
+    /// The whole pipeline end to end: N 1080p25 test cameras, a broker, `run`;
+    /// analysis fps, drops, CPU, RSS, frame → Kafka latency (see BENCHMARKS.md).
+    Bench(BenchArgs),
     /// Add a console account or change its role and password (read from stdin).
     ConsoleUser(ConsoleUserArgs),
     /// Benchmark the console: feed pages, filters, detail and live-feed latency over
     /// HTTP with many stored incidents.
     BenchConsole(BenchConsoleArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Camera counts to measure (with --sweep: the first is where the sweep starts).
+    #[arg(long, value_delimiter = ',', default_value = "4")]
+    pub cameras: Vec<usize>,
+    /// Find, per mode, the largest camera count that holds the targets (doubling,
+    /// then halving the gap down to --sweep-resolution cameras).
+    #[arg(long)]
+    pub sweep: bool,
+    #[arg(long, default_value_t = 64)]
+    pub max_cameras: usize,
+    #[arg(long, default_value_t = 2)]
+    pub sweep_resolution: usize,
+    /// Decode modes, side by side.
+    #[arg(long, value_delimiter = ',', default_value = "keyframes,all")]
+    pub modes: Vec<String>,
+    /// Measured seconds per point, after the warm-up.
+    #[arg(long, default_value_t = 30)]
+    pub secs: u64,
+    #[arg(long, default_value_t = 25)]
+    pub warmup_secs: u64,
+    /// Target: analysis frames per second for every camera.
+    #[arg(long, default_value_t = 1.0)]
+    pub min_fps: f64,
+    /// Target: p99 of frame → Kafka latency of incident events, milliseconds.
+    #[arg(long, default_value_t = 1000.0)]
+    pub max_p99_ms: f64,
+    /// 1080p25 H.264 byte-stream with a keyframe every second (deploy/setup.sh makes it).
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/footage/vtest-1080p25-gop25.h264", value_parser = expand_path)]
+    pub footage: PathBuf,
+    #[arg(long, default_value_t = 416)]
+    pub model_size: u32,
+    #[arg(long, default_value_t = 2)]
+    pub inference_threads: usize,
+    #[arg(long, default_value_t = 1)]
+    pub intra_op_threads: usize,
+    /// The zone rule's dwell and reminder interval: incident events to time.
+    #[arg(long, default_value_t = 5)]
+    pub dwell_secs: u64,
+    #[arg(long, default_value_t = 5)]
+    pub realarm_secs: u64,
+    /// Seconds of the model-alone measurement.
+    #[arg(long, default_value_t = 10)]
+    pub model_secs: u64,
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/models", value_parser = expand_model_dir)]
+    pub model_dir: PathBuf,
+    /// A frame of the footage, for the model-alone rate.
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/testdata/vtest-04.png", value_parser = expand_image)]
+    pub image: PathBuf,
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/bin/tansu", value_parser = expand_tansu)]
+    pub tansu: PathBuf,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The TOML config file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Take the `[[cameras]]` from this file instead (a worker's share).
+    #[arg(long, hide = true)]
+    pub cameras_file: Option<PathBuf>,
+    /// Stop (gracefully) when the parent process goes away (a worker's pipeline).
+    #[arg(long, hide = true)]
+    pub exit_with_parent: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// The config whose cameras are published (and whose `[cluster]` names the topic).
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Say what would change, publish nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -59,6 +59,10 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::replay::replay(&args).await
         }
+        Command::Bench(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            commands::bench_pipeline::bench(&args).await
+        }
         Command::ConsoleUser(args) => {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             tokio::task::spawn_blocking(move || commands::console_user::console_user(&args))
@@ -69,7 +73,7 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::bench_console::bench_console(&args).await
         }
-        Command::Run(args) => {
+        Command::Worker(args) => {
             let config = match config::load(&args.config) {
                 Ok(c) => c,
                 Err(errors) => {
@@ -78,7 +82,30 @@ async fn dispatch(cli: Cli) -> i32 {
                 }
             };
             telemetry::logging::init(cli.log_format.unwrap_or(config.service.log_format), &cli.log_level);
-            match commands::run::run(config).await {
+            commands::worker::worker(&args.config, config).await
+        }
+        Command::Assign(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            commands::assign::assign(&args).await
+        }
+        Command::Run(args) => {
+            let loaded = match &args.cameras_file {
+                Some(cameras) => config::load_with_cameras(&args.config, cameras),
+                None => config::load(&args.config),
+            };
+            let config = match loaded {
+                Ok(c) => c,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return exit_code::CONFIG_INVALID;
+                }
+            };
+            telemetry::logging::init(cli.log_format.unwrap_or(config.service.log_format), &cli.log_level);
+            let options = commands::run::RunOptions {
+                stop: args.exit_with_parent.then(commands::run::stop_when_parent_exits),
+                ..Default::default()
+            };
+            match commands::run::run_with(config, options).await {
                 Ok(code) => code,
                 Err(e) => {
                     tracing::error!("{e:#}");

@@ -15,9 +15,33 @@ pub async fn create_topics(
     partitions: i32,
     timeout: Duration,
 ) -> Result<(), RouterError> {
+    create(conn, topics, partitions, &[], timeout).await
+}
+
+/// Creates a compacted topic (the camera assignment topic: the latest record per key
+/// is kept for ever).
+pub async fn create_compacted_topic(
+    conn: &KafkaConnection,
+    topic: &str,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<(), RouterError> {
+    create(conn, &[topic], partitions, &[("cleanup.policy", "compact")], timeout).await
+}
+
+async fn create(
+    conn: &KafkaConnection,
+    topics: &[&str],
+    partitions: i32,
+    config: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<(), RouterError> {
     let admin: AdminClient<DefaultClientContext> =
         conn.client_config().create().map_err(|e| RouterError::ClientConfig { reason: e.to_string() })?;
-    let new: Vec<NewTopic> = topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| config.iter().fold(NewTopic::new(t, partitions, TopicReplication::Fixed(1)), |n, (k, v)| n.set(k, v)))
+        .collect();
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
     let results = admin
         .create_topics(&new, &options)

@@ -7,8 +7,6 @@
 //! resident memory per camera once the pre-roll is full. Both modes run in one
 //! invocation, so their ratio is fair on a noisy machine.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,70 +15,10 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use super::bench_support::{cpu_seconds, rss_bytes, TestCameraProcess};
 use crate::cli::BenchIngestArgs;
 use crate::exit_code;
 use crate::wiring::frame_drain::FrameDrain;
-
-/// USER_HZ: the unit of utime/stime in /proc/<pid>/stat, 100 on Linux.
-const CLOCK_TICKS_PER_SEC: f64 = 100.0;
-
-fn cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces) start at ") ".
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / CLOCK_TICKS_PER_SEC)
-}
-
-fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-struct CameraServer {
-    child: Child,
-    stdin: ChildStdin,
-    urls: Vec<String>,
-}
-
-impl CameraServer {
-    fn start(args: &BenchIngestArgs) -> Result<Self, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .args(["test-cameras", "--port", "0", "--count", &args.cameras.to_string(), "--fps", &args.fps.to_string()])
-            .arg("--file")
-            .arg(&args.footage)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start the test cameras: {e}"))?;
-        let stdin = child.stdin.take().ok_or("no stdin")?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut urls = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("ready") {
-                break;
-            }
-            urls.push(line);
-        }
-        if urls.len() != args.cameras {
-            return Err(format!("test cameras printed {} URLs, expected {}", urls.len(), args.cameras));
-        }
-        Ok(Self { child, stdin, urls })
-    }
-}
-
-impl Drop for CameraServer {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.child.wait();
-    }
-}
 
 #[derive(Debug, Serialize)]
 pub struct ModeResult {
@@ -95,11 +33,11 @@ pub struct ModeResult {
     pub server_cpu_percent_per_camera: f64,
 }
 
-async fn run_mode(args: &BenchIngestArgs, server: &CameraServer, mode: DecodeMode) -> Result<ModeResult, String> {
+async fn run_mode(args: &BenchIngestArgs, server: &TestCameraProcess, mode: DecodeMode) -> Result<ModeResult, String> {
     let shutdown = CancellationToken::new();
     let doorbell = Arc::new(Doorbell::default());
     let (events, _) = broadcast::channel(64);
-    let rss_before = rss_bytes().unwrap_or(0);
+    let rss_before = rss_bytes("self").unwrap_or(0);
     let mut handles = Vec::new();
     let mut tasks = Vec::new();
     for (i, url) in server.urls.iter().enumerate() {
@@ -129,7 +67,7 @@ async fn run_mode(args: &BenchIngestArgs, server: &CameraServer, mode: DecodeMod
     let (cpu1, srv1, elapsed) =
         (cpu_seconds("self").unwrap_or(0.0), cpu_seconds(&server_pid).unwrap_or(0.0), t0.elapsed());
     let frames1: u64 = handles.iter().map(|h| h.slot.doorbell().count()).max().unwrap_or(0);
-    let rss_after = rss_bytes().unwrap_or(0);
+    let rss_after = rss_bytes("self").unwrap_or(0);
     shutdown.cancel();
     for t in tasks {
         let _ = t.await;
@@ -159,7 +97,7 @@ pub async fn bench_ingest(args: &BenchIngestArgs) -> i32 {
         eprintln!("bench-ingest: footage {} not found (run deploy/setup.sh)", args.footage.display());
         return exit_code::USAGE;
     }
-    let server = match CameraServer::start(args) {
+    let server = match TestCameraProcess::start(args.cameras, &args.footage, args.fps) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("bench-ingest: {e}");

@@ -122,6 +122,7 @@ async fn execute(config: Config, base: Timestamp, duration: Option<Duration>, an
     let options = RunOptions {
         stream_time_base: Some(base),
         annotate_dir,
+        stop: None,
         on_started: Some(Box::new(move |sink| {
             std::thread::spawn(move || {
                 // A terminal gets one line redrawn; a log file a line every 10 s.

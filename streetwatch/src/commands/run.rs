@@ -178,6 +178,28 @@ pub struct RunOptions {
     pub on_started: Option<Box<dyn FnOnce(Arc<IncidentSink>) + Send>>,
     /// Write annotated videos here (replay `--annotate`).
     pub annotate_dir: Option<std::path::PathBuf>,
+    /// Shut down gracefully when this is cancelled (as on SIGTERM).
+    pub stop: Option<CancellationToken>,
+}
+
+/// A token cancelled when this process's parent goes away (it is re-parented): a
+/// worker's pipeline must not outlive the worker, or its cameras would run twice
+/// once the group hands them to another worker.
+pub fn stop_when_parent_exits() -> CancellationToken {
+    let token = CancellationToken::new();
+    let parent = std::os::unix::process::parent_id();
+    let t = token.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if std::os::unix::process::parent_id() != parent {
+                tracing::warn!("the worker that started this pipeline is gone; stopping");
+                t.cancel();
+                return;
+            }
+        }
+    });
+    token
 }
 
 pub async fn run(config: Config) -> anyhow::Result<i32> {
@@ -193,6 +215,13 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     let deadline = Duration::from_secs(config.service.shutdown_deadline_secs);
     let shutdown = CancellationToken::new();
     watch_signals(shutdown.clone(), deadline).context("cannot install signal handlers")?;
+    if let Some(stop) = options.stop.clone() {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            shutdown.cancel();
+        });
+    }
     let ready = Readiness::default();
     ready.set(false);
 

@@ -27,6 +27,26 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     load_str(&text, path)
 }
 
+/// As `load`, with the `[[cameras]]` of `cameras_file` instead of the config's own
+/// (a cluster worker's share, written by `streetwatch worker`). Relative paths stay
+/// relative to the config file.
+pub fn load_with_cameras(path: &Path, cameras_file: &Path) -> Result<Config, ConfigErrors> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| ConfigErrors::single(p, "", format!("cannot read file: {e}")))
+    };
+    let parse = |p: &Path, text: &str| {
+        toml::from_str::<toml::Table>(text).map_err(|e| ConfigErrors::single(p, "", format!("not valid TOML: {e}")))
+    };
+    let mut config = parse(path, &read(path)?)?;
+    let mut cameras = parse(cameras_file, &read(cameras_file)?)?;
+    match cameras.remove("cameras") {
+        Some(list) => config.insert("cameras".into(), list),
+        None => config.remove("cameras"),
+    };
+    let text = toml::to_string(&config).map_err(|e| ConfigErrors::single(path, "", e.to_string()))?;
+    load_str(&text, path)
+}
+
 /// As `load`, for text already read; `path` is used for messages and relative paths.
 pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let (raw, parse_errors) = parse::parse(text).map_err(|errors| ConfigErrors { file: path.to_path_buf(), errors })?;

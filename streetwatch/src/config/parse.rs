@@ -19,9 +19,10 @@ pub struct RawConfig {
     pub cameras: Vec<(usize, CameraConfig)>,
     pub router: RouterConfig,
     pub console: ConsoleConfig,
+    pub cluster: ClusterConfig,
 }
 
-const SECTIONS: &str = "service, http, storage, detector, rules, cameras, router, console";
+const SECTIONS: &str = "service, http, storage, detector, rules, cameras, router, console, cluster";
 
 /// Syntax errors are fatal (nothing can be read); section errors are returned beside
 /// what could be read.
@@ -45,6 +46,7 @@ pub fn parse(text: &str) -> Result<(RawConfig, Vec<ConfigError>), Vec<ConfigErro
     let cameras = array(&mut table, "cameras", &mut errors);
     let router = section(&mut table, "router", &mut errors);
     let console = section(&mut table, "console", &mut errors);
+    let cluster = section(&mut table, "cluster", &mut errors);
 
     for key in table.keys() {
         errors.push(ConfigError::new(key.as_str(), format!("unknown section (expected one of: {SECTIONS})")));
@@ -58,6 +60,7 @@ pub fn parse(text: &str) -> Result<(RawConfig, Vec<ConfigError>), Vec<ConfigErro
         cameras,
         router: router.unwrap_or_default(),
         console: console.unwrap_or_default(),
+        cluster: cluster.unwrap_or_default(),
     };
     Ok((raw, errors))
 }

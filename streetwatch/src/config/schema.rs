@@ -648,6 +648,33 @@ impl Default for OutboxConfig {
     }
 }
 
+// ---------------------------------------------------------------- [cluster]
+
+/// Scale-out: workers take their cameras from a compacted Kafka topic, shared out by
+/// one consumer group (docs/scale-out.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    pub enabled: bool,
+    /// Compacted topic: key = camera id, value = the camera's table (TOML).
+    pub assignments_topic: String,
+    /// The workers' consumer group.
+    pub group_id: String,
+    /// How long the group waits for a silent worker before moving its cameras.
+    pub session_timeout_secs: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            assignments_topic: "streetwatch.camera-assignments".into(),
+            group_id: "streetwatch-workers".into(),
+            session_timeout_secs: 10,
+        }
+    }
+}
+
 // ---------------------------------------------------------------- [console]
 
 #[derive(Debug, Clone, Deserialize)]

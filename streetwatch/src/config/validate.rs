@@ -39,6 +39,7 @@ pub struct Config {
     /// The console's accounts (set when the console is enabled).
     pub console_users_file: Option<PathBuf>,
     pub console_database: PathBuf,
+    pub cluster: ClusterConfig,
     /// Object storage that evidence is also put in (`[storage.s3]`).
     pub evidence_s3: Option<S3Settings>,
     /// Things that work but deserve a look (credentials written in a URL, ...).
@@ -123,7 +124,7 @@ const ID_RULE: &str = "must be 1-64 characters of letters, digits, '-', '_' or '
 /// `parse_errors` are the errors of sections that could not be read; validation still
 /// checks everything that could, and all errors are returned together.
 pub fn validate(
-    raw: RawConfig,
+    mut raw: RawConfig,
     parse_errors: Vec<ConfigError>,
     file: &Path,
     base_dir: &Path,
@@ -131,6 +132,10 @@ pub fn validate(
     let mut p = Problems { errors: parse_errors, warnings: Vec::new() };
 
     // [service]
+    // Expands (`${POD_NAME}`): each worker of a cluster names itself in its events.
+    if let Some(instance) = p.expand(&raw.service.instance, "service.instance") {
+        raw.service.instance = instance;
+    }
     p.check(!raw.service.instance.trim().is_empty(), "service.instance", "must not be empty");
     p.check(
         (1..=600).contains(&raw.service.shutdown_deadline_secs),
@@ -175,7 +180,8 @@ pub fn validate(
     check_rules(&mut p, &raw.rules);
     let mut camera_ids: HashMap<&str, usize> = HashMap::new();
     let mut cameras = Vec::new();
-    if raw.cameras.is_empty() && !p.errors.iter().any(|e| e.path.starts_with("cameras")) {
+    // A cluster worker takes its cameras from the assignment topic.
+    if raw.cameras.is_empty() && !raw.cluster.enabled && !p.errors.iter().any(|e| e.path.starts_with("cameras")) {
         p.error("cameras", "no camera configured (add a [[cameras]] table)");
     }
     for (i, cam) in &raw.cameras {
@@ -192,6 +198,20 @@ pub fn validate(
     }
     let kafka = raw.router.kafka.as_ref().and_then(|k| kafka_connection(&mut p, k, base_dir));
     check_router(&mut p, &raw.router, &camera_ids);
+    if raw.cluster.enabled {
+        p.check(
+            raw.router.kafka.is_some(),
+            "cluster.enabled",
+            "needs [router.kafka] (the assignment topic is on that cluster)",
+        );
+        p.check(!raw.cluster.assignments_topic.trim().is_empty(), "cluster.assignments_topic", "must not be empty");
+        p.check(!raw.cluster.group_id.trim().is_empty(), "cluster.group_id", "must not be empty");
+        p.check(
+            (1..=300).contains(&raw.cluster.session_timeout_secs),
+            "cluster.session_timeout_secs",
+            "must be between 1 and 300",
+        );
+    }
     for (i, d) in raw.router.destinations.iter().enumerate() {
         if d.kind == DestinationKind::Console && !raw.console.enabled {
             p.error(format!("router.destinations[{i}].kind"), "a console destination needs [console] enabled = true");
@@ -225,6 +245,7 @@ pub fn validate(
         console: raw.console,
         console_listen,
         console_users_file,
+        cluster: raw.cluster,
         evidence_s3,
         warnings: p.warnings,
     })

@@ -1,0 +1,230 @@
+//! `streetwatch worker`: one of several processes sharing the cameras through Kafka.
+//! It joins the consumer group of the assignment topic (`[cluster]`) and runs the
+//! cameras of the partitions it owns in a pipeline: `streetwatch run` as a child
+//! process, with the same config and the owned cameras (`--cameras-file`). When the
+//! owned set changes (a worker joined, left or died; `streetwatch assign` changed a
+//! camera), the pipeline is stopped gracefully and started again with the new set.
+//! Partitions taken away are stopped before the group hands them on
+//! (`router::kafka::assignments`), so two live workers never run one camera.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use router::kafka::assignments::{AssignmentFollower, AssignmentListener, FollowerSettings};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::exit_code;
+use crate::shutdown::watch_signals;
+
+/// The running pipeline and the cameras it was started with.
+struct Pipeline {
+    child: Child,
+    cameras: BTreeMap<String, Vec<u8>>,
+    started: Instant,
+}
+
+struct Runner {
+    exe: PathBuf,
+    config: PathBuf,
+    dir: PathBuf,
+    /// How long a pipeline gets to stop gracefully before it is killed.
+    stop_deadline: Duration,
+    current: Mutex<Option<Pipeline>>,
+    /// The set last asked for (to restart a pipeline that died).
+    wanted: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+fn ids(cameras: &BTreeMap<String, Vec<u8>>) -> String {
+    if cameras.is_empty() {
+        "(none)".into()
+    } else {
+        cameras.keys().cloned().collect::<Vec<_>>().join(",")
+    }
+}
+
+impl Runner {
+    fn stop(&self, pipeline: Pipeline) {
+        let Pipeline { mut child, cameras, .. } = pipeline;
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = Instant::now() + self.stop_deadline;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    tracing::info!(cameras = %ids(&cameras), %status, "worker: pipeline stopped");
+                    return;
+                }
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                _ => {
+                    tracing::error!(cameras = %ids(&cameras), "worker: pipeline did not stop in time; killed");
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The cameras file for the pipeline: `[[cameras]]` tables as published.
+    fn write_cameras(&self, cameras: &BTreeMap<String, Vec<u8>>) -> Result<PathBuf, String> {
+        let mut list = Vec::new();
+        for (id, body) in cameras {
+            let text = String::from_utf8_lossy(body);
+            let table: toml::Table =
+                toml::from_str(&text).map_err(|e| format!("camera `{id}` in the assignment topic: {e}"))?;
+            list.push(toml::Value::Table(table));
+        }
+        let mut doc = toml::Table::new();
+        doc.insert("cameras".into(), toml::Value::Array(list));
+        let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        let path = self.dir.join("cameras.toml");
+        let tmp = self.dir.join("cameras.toml.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    fn start(&self, cameras: &BTreeMap<String, Vec<u8>>) -> Option<Pipeline> {
+        let file = match self.write_cameras(cameras) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("worker: {e}");
+                return None;
+            }
+        };
+        let spawned = Command::new(&self.exe)
+            .args(["run", "--exit-with-parent", "--config"])
+            .arg(&self.config)
+            .arg("--cameras-file")
+            .arg(&file)
+            .spawn();
+        match spawned {
+            Ok(child) => {
+                tracing::info!(pid = child.id(), "worker: pipeline started");
+                Some(Pipeline { child, cameras: cameras.clone(), started: Instant::now() })
+            }
+            Err(e) => {
+                tracing::error!("worker: cannot start the pipeline: {e}");
+                None
+            }
+        }
+    }
+
+    /// Runs exactly `cameras` (restarting the pipeline when the set differs).
+    fn apply(&self, cameras: &BTreeMap<String, Vec<u8>>) {
+        *self.wanted.lock().unwrap_or_else(|p| p.into_inner()) = cameras.clone();
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if current.as_ref().is_some_and(|p| &p.cameras == cameras) {
+            return;
+        }
+        if let Some(p) = current.take() {
+            self.stop(p);
+        }
+        tracing::info!(count = cameras.len(), "worker: cameras now: {}", ids(cameras));
+        if !cameras.is_empty() {
+            *current = self.start(cameras);
+        }
+    }
+
+    /// Restarts a pipeline that exited by itself (after a pause, so a pipeline that
+    /// cannot start does not spin).
+    fn check(&self) {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let exited = current.as_mut().and_then(|p| p.child.try_wait().ok().flatten().map(|s| (s, p.started)));
+        let Some((status, started)) = exited else { return };
+        if started.elapsed() < Duration::from_secs(5) {
+            return;
+        }
+        tracing::error!(%status, "worker: the pipeline exited by itself; starting it again");
+        current.take();
+        let wanted = self.wanted.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if !wanted.is_empty() {
+            *current = self.start(&wanted);
+        }
+    }
+}
+
+impl AssignmentListener for Runner {
+    fn owned(&self, cameras: &BTreeMap<String, Vec<u8>>) {
+        self.apply(cameras);
+    }
+}
+
+pub async fn worker(config_path: &Path, config: Config) -> i32 {
+    if !config.cluster.enabled {
+        eprintln!("worker: {}: [cluster] enabled = true is needed (or use `streetwatch run`)", config_path.display());
+        return exit_code::CONFIG_INVALID;
+    }
+    let Some(conn) = config.kafka.clone() else {
+        eprintln!("worker: {}: needs [router.kafka]", config_path.display());
+        return exit_code::CONFIG_INVALID;
+    };
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("worker: cannot find its own executable: {e}");
+            return exit_code::RUNTIME_FAILURE;
+        }
+    };
+    let deadline = Duration::from_secs(config.service.shutdown_deadline_secs);
+    let shutdown = CancellationToken::new();
+    if let Err(e) = watch_signals(shutdown.clone(), deadline) {
+        tracing::error!("worker: cannot install signal handlers: {e}");
+        return exit_code::RUNTIME_FAILURE;
+    }
+    let runner = Arc::new(Runner {
+        exe,
+        config: config_path.to_path_buf(),
+        dir: config.data_dir.join("cluster"),
+        stop_deadline: deadline + Duration::from_secs(5),
+        current: Mutex::new(None),
+        wanted: Mutex::new(BTreeMap::new()),
+    });
+    let settings = FollowerSettings {
+        topic: config.cluster.assignments_topic.clone(),
+        group_id: config.cluster.group_id.clone(),
+        session_timeout: Duration::from_secs(config.cluster.session_timeout_secs),
+    };
+    let follower = {
+        let runner = Arc::clone(&runner) as Arc<dyn AssignmentListener>;
+        match tokio::task::spawn_blocking(move || AssignmentFollower::start(&conn, &settings, runner)).await {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) => {
+                tracing::error!("worker: {e}");
+                return exit_code::CHECK_FAILED;
+            }
+            Err(e) => {
+                tracing::error!("worker: crashed: {e}");
+                return exit_code::RUNTIME_FAILURE;
+            }
+        }
+    };
+    tracing::info!(
+        group = %config.cluster.group_id,
+        topic = %config.cluster.assignments_topic,
+        "worker: joined the assignment group"
+    );
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                let r = Arc::clone(&runner);
+                let _ = tokio::task::spawn_blocking(move || r.check()).await;
+            }
+        }
+    }
+    tracing::info!("worker: leaving the group; its cameras go to the other workers");
+    let r = Arc::clone(&runner);
+    let _ = tokio::task::spawn_blocking(move || {
+        follower.stop();
+        r.apply(&BTreeMap::new());
+    })
+    .await;
+    tracing::info!("worker: stopped cleanly");
+    exit_code::OK
+}
