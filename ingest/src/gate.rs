@@ -16,6 +16,10 @@ pub enum DropReason {
     Sampling,
     /// The detector had not taken the previous frame; the newer one replaced it.
     Superseded,
+    /// Keyframes mode, live: the detector had not taken the previous frame yet, so
+    /// this keyframe was not decoded at all (decoding it would only have replaced an
+    /// undecided frame, at a decoder's cost, while the detector is the bottleneck).
+    DetectorBusy,
 }
 
 impl DropReason {
@@ -25,6 +29,7 @@ impl DropReason {
             Self::BeforeKeyframe => "before_keyframe",
             Self::Sampling => "sampling",
             Self::Superseded => "superseded",
+            Self::DetectorBusy => "detector_busy",
         }
     }
 }

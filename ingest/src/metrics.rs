@@ -9,7 +9,7 @@ pub fn describe() {
     describe_counter!("streetwatch_ingest_frames_total", "Frames delivered to analysis, per camera.");
     describe_counter!(
         "streetwatch_ingest_frames_dropped_total",
-        "Frames not delivered, per camera and reason (not_keyframe, before_keyframe, sampling, superseded)."
+        "Frames not delivered, per camera and reason (not_keyframe, before_keyframe, sampling, superseded, detector_busy)."
     );
     describe_counter!("streetwatch_ingest_restarts_total", "Pipeline restarts after a failure, per camera.");
     describe_counter!(

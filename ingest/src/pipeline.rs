@@ -211,6 +211,12 @@ fn install_gate_probe(
                     while !pool.wait_idle(&shared.camera_id, Duration::from_millis(100)) && !stopping() {}
                     slot.wait_until_empty(stopping);
                 }
+                if !backpressure && !slot.is_empty() {
+                    // The detector is behind: keep its current frame rather than spend a
+                    // decode on a newer one it cannot take yet (the pre-roll has the unit).
+                    metrics::frame_dropped(&shared.camera_id, DropReason::DetectorBusy);
+                    return gst::PadProbeReturn::Drop;
+                }
                 let data = with_parameter_sets(&shared, codec, data);
                 pool.submit(DecodeJob {
                     camera_id: Arc::clone(&shared.camera_id),

@@ -116,6 +116,9 @@ pub struct RunArgs {
     /// Stop (gracefully) when the parent process goes away (a worker's pipeline).
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
+    /// Serve health and metrics here instead of `http.listen` (a worker's pipeline).
+    #[arg(long, hide = true)]
+    pub http_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

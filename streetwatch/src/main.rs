@@ -93,13 +93,16 @@ async fn dispatch(cli: Cli) -> i32 {
                 Some(cameras) => config::load_with_cameras(&args.config, cameras),
                 None => config::load(&args.config),
             };
-            let config = match loaded {
+            let mut config = match loaded {
                 Ok(c) => c,
                 Err(errors) => {
                     eprintln!("{errors}");
                     return exit_code::CONFIG_INVALID;
                 }
             };
+            if let Some(listen) = args.http_listen {
+                config.http_listen = Some(listen);
+            }
             telemetry::logging::init(cli.log_format.unwrap_or(config.service.log_format), &cli.log_level);
             let options = commands::run::RunOptions {
                 stop: args.exit_with_parent.then(commands::run::stop_when_parent_exits),

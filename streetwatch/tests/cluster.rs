@@ -151,6 +151,19 @@ fn three_workers_share_twelve_cameras_and_take_over_from_a_dead_one() {
         });
     println!("steady state: {steady:?}");
     assert!(steady.iter().all(|s| !s.is_empty()), "every worker runs cameras: {steady:?}");
+    // Each worker's own endpoint says how many cameras it runs and relays its
+    // pipeline's metrics.
+    for (w, cams) in workers.iter().zip(&steady) {
+        let log = w.stderr();
+        let at = log.find("worker endpoint: http://").expect("the worker logs its endpoint")
+            + "worker endpoint: http://".len();
+        let addr = log[at..].split('/').next().unwrap().to_string();
+        let (status, body) = support::http_get(&addr, "/metrics").expect("the worker answers");
+        assert_eq!(status, 200);
+        assert!(body.contains(&format!("streetwatch_worker_cameras {}", cams.len())), "{body}");
+        assert!(body.contains("streetwatch_ingest_frames_total"), "the pipeline's metrics are relayed");
+        assert_eq!(support::http_get(&addr, "/readyz").map(|r| r.0), Some(200));
+    }
 
     // Kill the worker with the most cameras outright (no goodbye to the group).
     let victim = (0..3).max_by_key(|i| steady[*i].len()).unwrap();

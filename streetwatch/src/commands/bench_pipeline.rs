@@ -270,8 +270,13 @@ fn measure(args: &BenchArgs, mode: &str, n: usize, bootstrap: &str) -> anyhow::R
             (analysed(&m1, &cam) - analysed(&m0, &cam)) / secs
         })
         .collect();
-    let superseded = sum(&m1, "streetwatch_ingest_frames_dropped_total", &["reason=\"superseded\""])
-        - sum(&m0, "streetwatch_ingest_frames_dropped_total", &["reason=\"superseded\""]);
+    // Beyond the policy: replaced before the detector took them, or (keyframes, live)
+    // not decoded because the detector still had the previous one.
+    let dropped = |m: &[(String, f64)]| {
+        sum(m, "streetwatch_ingest_frames_dropped_total", &["reason=\"superseded\""])
+            + sum(m, "streetwatch_ingest_frames_dropped_total", &["reason=\"detector_busy\""])
+    };
+    let superseded = dropped(&m1) - dropped(&m0);
     let mut latencies: Vec<f64> = read
         .iter()
         .filter_map(|r| {

@@ -13,3 +13,4 @@ pub mod run;
 pub mod test_cameras;
 pub mod validate;
 pub mod worker;
+mod worker_http;

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use router::kafka::assignments::{AssignmentFollower, AssignmentListener, FollowerSettings};
 use tokio_util::sync::CancellationToken;
 
+use super::worker_http::{self, WorkerStatus};
 use crate::config::Config;
 use crate::exit_code;
 use crate::shutdown::watch_signals;
@@ -28,6 +29,7 @@ struct Pipeline {
 }
 
 struct Runner {
+    status: Arc<WorkerStatus>,
     exe: PathBuf,
     config: PathBuf,
     dir: PathBuf,
@@ -97,14 +99,18 @@ impl Runner {
                 return None;
             }
         };
-        let spawned = Command::new(&self.exe)
-            .args(["run", "--exit-with-parent", "--config"])
-            .arg(&self.config)
-            .arg("--cameras-file")
-            .arg(&file)
-            .spawn();
-        match spawned {
+        // The pipeline's endpoint on a free loopback port; the worker's own endpoint
+        // (http.listen) stays up across pipelines and relays its metrics.
+        let listen = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).ok();
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(["run", "--exit-with-parent", "--config"]).arg(&self.config).arg("--cameras-file").arg(&file);
+        if let Some(addr) = listen {
+            cmd.arg("--http-listen").arg(addr.to_string());
+        }
+        *self.status.pipeline_addr.lock().unwrap_or_else(|p| p.into_inner()) = listen;
+        match cmd.spawn() {
             Ok(child) => {
+                self.status.pipeline_starts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(pid = child.id(), "worker: pipeline started");
                 Some(Pipeline { child, cameras: cameras.clone(), started: Instant::now() })
             }
@@ -126,6 +132,7 @@ impl Runner {
             self.stop(p);
         }
         tracing::info!(count = cameras.len(), "worker: cameras now: {}", ids(cameras));
+        self.status.cameras.store(cameras.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if !cameras.is_empty() {
             *current = self.start(cameras);
         }
@@ -177,7 +184,20 @@ pub async fn worker(config_path: &Path, config: Config) -> i32 {
         tracing::error!("worker: cannot install signal handlers: {e}");
         return exit_code::RUNTIME_FAILURE;
     }
+    let status = Arc::new(WorkerStatus::default());
+    if let Some(listen) = config.http_listen {
+        match worker_http::serve(listen, Arc::clone(&status), shutdown.clone()).await {
+            Ok((bound, _task)) => {
+                tracing::info!(address = %bound, "worker endpoint: http://{bound}/metrics /healthz /readyz")
+            }
+            Err(e) => {
+                tracing::error!("worker: {e}");
+                return exit_code::RUNTIME_FAILURE;
+            }
+        }
+    }
     let runner = Arc::new(Runner {
+        status,
         exe,
         config: config_path.to_path_buf(),
         dir: config.data_dir.join("cluster"),
