@@ -152,6 +152,9 @@ pub struct Point {
     pub cpu_percent_per_camera: f64,
     pub rss_mb: f64,
     pub rss_mb_per_camera: f64,
+    /// The test cameras' server (another process on the same cores, which real
+    /// cameras would not take).
+    pub camera_server_cpu_percent: f64,
     pub incident_events: usize,
     pub latency_p50_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
@@ -239,13 +242,16 @@ fn measure(args: &BenchArgs, mode: &str, n: usize, bootstrap: &str) -> anyhow::R
     let tail = TopicTail::start(&KafkaConnection::new(bootstrap), TOPIC, Duration::from_secs(10))?;
     std::thread::sleep(Duration::from_secs(args.warmup_secs));
     let pid = run.child.id();
+    let server = cameras.child.id().to_string();
     let m0 = scrape(&metrics_addr)?;
     let (cpu0, _) = cpu_and_rss(pid).ok_or_else(|| anyhow!("run is gone:\n{}", run.log()))?;
+    let server0 = cpu_seconds(&server).unwrap_or(0.0);
     let (t0, t0_ms) = (Instant::now(), now_ms());
     let _ = tail.take();
     std::thread::sleep(Duration::from_secs(args.secs));
     let m1 = scrape(&metrics_addr)?;
     let (cpu1, rss) = cpu_and_rss(pid).ok_or_else(|| anyhow!("run is gone:\n{}", run.log()))?;
+    let server1 = cpu_seconds(&server).unwrap_or(0.0);
     let secs = t0.elapsed().as_secs_f64();
     // Events still in flight when the window closes are read for a moment longer.
     std::thread::sleep(Duration::from_secs(2));
@@ -303,6 +309,7 @@ fn measure(args: &BenchArgs, mode: &str, n: usize, bootstrap: &str) -> anyhow::R
         cpu_percent_per_camera: cpu / n as f64,
         rss_mb: rss as f64 / 1e6,
         rss_mb_per_camera: rss as f64 / 1e6 / n as f64,
+        camera_server_cpu_percent: 100.0 * (server1 - server0) / secs,
         incident_events: latencies.len(),
         latency_p50_ms: percentile(&latencies, 0.5),
         latency_p99_ms: p99,
@@ -313,7 +320,7 @@ fn measure(args: &BenchArgs, mode: &str, n: usize, bootstrap: &str) -> anyhow::R
 fn print_point(p: &Point) {
     let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
     println!(
-        "| {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {:.1} | {} | {} / {} | {} |",
+        "| {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} | {} | {} / {} | {} |",
         p.mode,
         p.cameras,
         p.analysis_fps_mean,
@@ -323,6 +330,7 @@ fn print_point(p: &Point) {
         p.cpu_percent_per_camera,
         p.rss_mb,
         p.rss_mb_per_camera,
+        p.camera_server_cpu_percent,
         p.incident_events,
         ms(p.latency_p50_ms),
         ms(p.latency_p99_ms),
@@ -409,8 +417,8 @@ async fn bench_inner(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         "model alone: {model_rate:.1} inferences/s (yolov3-tiny {}, {} session(s) x {} thread(s))\n",
         args.model_size, args.inference_threads, args.intra_op_threads
     );
-    println!("| mode | cameras | analysis fps/camera (mean) | (slowest) | dropped beyond policy /camera/s | CPU % (run) | CPU %/camera | RSS MB | RSS MB/camera | incident events | frame→Kafka p50 / p99 ms | holds |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| mode | cameras | analysis fps/camera (mean) | (slowest) | dropped beyond policy /camera/s | CPU % (run) | CPU %/camera | RSS MB | RSS MB/camera | test camera server CPU % | incident events | frame→Kafka p50 / p99 ms | holds |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut points = Vec::new();
     let mut largest = Vec::new();
     for mode in &args.modes {
