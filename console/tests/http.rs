@@ -326,6 +326,23 @@ async fn the_live_feed_catches_up_after_a_reconnect_and_a_restart_keeps_everythi
     drop(feed);
     assert_eq!(decide(f.addr, &ops, &event(3, pb::Phase::Started, 1).id, "acknowledge", "").await.status, 200);
 
+    // Logging out ends the open feed of that login (checked every few seconds).
+    let eve = login(f.addr, "eve", "viewer-password!").await;
+    let mut feed = open_feed(f.addr, &eve.0, None, 0).await;
+    let out = http(f.addr, "POST", "/logout", &[("Cookie", &eve.0), ("X-CSRF-Token", &eve.1)], "").await;
+    assert_eq!(out.status, 200);
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if feed.read_line(&mut line).await.unwrap_or(0) == 0 || line.trim() == "0" {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the feed of a logged-out session ends");
+
     // A restart: same database, same sessions, same decisions.
     let dir = f.stop().await;
     let f = start(dir).await;

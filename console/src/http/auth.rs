@@ -49,6 +49,8 @@ pub fn session_of(state: &Shared, headers: &HeaderMap) -> Option<(String, Sessio
 /// A logged-in request.
 pub struct Authed {
     pub session: Session,
+    /// The cookie's token (to look the session up again: the live feed does).
+    pub token: String,
     pub remote: String,
 }
 
@@ -98,7 +100,7 @@ impl FromRequestParts<Shared> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
         match session_of(state, &parts.headers) {
-            Some((_, session)) => Ok(Authed { session, remote: remote_of(parts) }),
+            Some((token, session)) => Ok(Authed { session, token, remote: remote_of(parts) }),
             None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "log in first")),
         }
     }

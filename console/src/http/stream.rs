@@ -22,6 +22,8 @@ use crate::store::IncidentRow;
 
 /// Beyond this many missed changes, reloading the first page is cheaper and clearer.
 const CATCH_UP_LIMIT: usize = 500;
+/// How often an open feed checks that its login still holds (logout, expiry).
+const SESSION_CHECK: Duration = Duration::from_secs(5);
 
 #[derive(Deserialize)]
 pub struct FeedParams {
@@ -42,7 +44,18 @@ struct Feed {
     backlog: VecDeque<Event>,
     rx: tokio::sync::broadcast::Receiver<Arc<IncidentRow>>,
     shutdown: tokio_util::sync::CancellationToken,
+    /// To end the stream when its login ends (the browser then reconnects, is
+    /// refused, and goes to the login page).
+    state: Shared,
+    token: String,
+    check: tokio::time::Interval,
     _client: ClientGauge,
+}
+
+impl Feed {
+    fn login_holds(&self) -> bool {
+        matches!(self.state.console.store.session(&self.token, crate::store::now_ms()), Ok(Some(_)))
+    }
 }
 
 /// Counts connected browsers while the stream lives.
@@ -63,7 +76,7 @@ impl Drop for ClientGauge {
 
 pub async fn feed(
     State(state): State<Shared>,
-    _authed: Authed,
+    authed: Authed,
     headers: HeaderMap,
     Query(params): Query<FeedParams>,
 ) -> Result<Response, ApiError> {
@@ -81,16 +94,33 @@ pub async fn feed(
             backlog.extend(missed.iter().map(incident_event));
         }
     }
-    let feed = Feed { backlog, rx, shutdown: state.shutdown.clone(), _client: ClientGauge::new() };
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let feed = Feed {
+        backlog,
+        rx,
+        shutdown: state.shutdown.clone(),
+        state: Arc::clone(&state),
+        token: authed.token,
+        check,
+        _client: ClientGauge::new(),
+    };
     let events = stream::unfold(feed, |mut feed| async move {
         if let Some(ev) = feed.backlog.pop_front() {
             return Some((Ok::<_, Infallible>(ev), feed));
         }
-        let next = tokio::select! {
-            // The stream ends with the process, so a graceful shutdown is not held
-            // open by browsers; they reconnect to the next process and catch up.
-            _ = feed.shutdown.cancelled() => return None,
-            next = feed.rx.recv() => next,
+        let next = loop {
+            tokio::select! {
+                // The stream ends with the process, so a graceful shutdown is not held
+                // open by browsers; they reconnect to the next process and catch up.
+                _ = feed.shutdown.cancelled() => return None,
+                _ = feed.check.tick() => {
+                    if !feed.login_holds() {
+                        return None;
+                    }
+                }
+                next = feed.rx.recv() => break next,
+            }
         };
         match next {
             Ok(row) => Some((Ok(incident_event(&row)), feed)),
