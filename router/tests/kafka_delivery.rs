@@ -140,7 +140,7 @@ fn a_broker_outage_of_30_seconds_loses_nothing() {
     // twice, so read until every event is there, not until as many records are.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut want = all.len() - seen.len();
-    let mut records = 0;
+    let mut records: usize;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         let got = reader.read_until(want, left);
