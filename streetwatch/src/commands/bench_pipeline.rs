@@ -11,7 +11,7 @@
 //! ≥ `--min-fps` per camera with p99 latency ≤ `--max-p99-ms`. The model alone is
 //! measured in the same run, so the pipeline's efficiency shows as a ratio.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,7 @@ use serde::Serialize;
 use super::bench_support::{cpu_seconds, rss_bytes, TestCameraProcess};
 use crate::cli::BenchArgs;
 use crate::exit_code;
+use crate::telemetry::http::local_get;
 
 const TOPIC: &str = "bench-incidents";
 const FPS_TOLERANCE: f64 = 0.95;
@@ -100,12 +101,7 @@ impl Pipeline {
 
 /// A scrape of `run`'s /metrics: (name with labels, value).
 fn scrape(addr: &str) -> anyhow::Result<Vec<(String, f64)>> {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
+    let (_, text) = local_get(addr.parse()?, "/metrics", Duration::from_secs(10))?;
     Ok(text
         .lines()
         .filter(|l| !l.starts_with('#'))

@@ -4,8 +4,7 @@
 //! `/metrics`: the worker's gauges followed by its pipeline's metrics, fetched from
 //! the pipeline's own endpoint on a free loopback port.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +13,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
+
+use crate::telemetry::http::local_get;
 
 /// What the worker reports about itself.
 #[derive(Default)]
@@ -30,20 +31,9 @@ impl WorkerStatus {
     }
 }
 
-/// A GET on the pipeline's endpoint: (status, body); None when it does not answer.
-fn pipeline_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
-}
-
 async fn pipeline(status: &WorkerStatus, path: &'static str) -> Option<(u16, String)> {
     let addr = status.pipeline_addr()?;
-    tokio::task::spawn_blocking(move || pipeline_get(addr, path)).await.ok().flatten()
+    tokio::task::spawn_blocking(move || local_get(addr, path, Duration::from_secs(3)).ok()).await.ok().flatten()
 }
 
 pub async fn serve(

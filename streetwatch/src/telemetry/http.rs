@@ -42,6 +42,19 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, 64.0];
 /// Installs the global metrics recorder. Call once, before any metric is touched.
 /// Histograms are exported as Prometheus histograms (buckets), which aggregate across
 /// instances, rather than as summaries, which do not.
+/// A plain GET of another process's endpoint on this machine (a worker's pipeline, a
+/// benchmarked `run`): (status, body).
+pub fn local_get(addr: SocketAddr, path: &str, timeout: std::time::Duration) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    let status = text.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok((status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
+}
+
 pub fn install_metrics_recorder() -> anyhow::Result<PrometheusHandle> {
     PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
