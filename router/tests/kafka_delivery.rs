@@ -153,7 +153,11 @@ fn a_broker_outage_of_30_seconds_loses_nothing() {
         }
         want = got.len() + 1;
     }
-    println!("after the outage: {records} records read for {} events", all.len() - 50);
+    println!(
+        "after the outage: {records} records read for {} events, from {} partition(s)",
+        all.len() - 50,
+        reader.partitions
+    );
     let missing: Vec<&String> = all.iter().map(|i| &i.id).filter(|id| !seen.contains(*id)).collect();
     assert!(
         missing.is_empty(),

@@ -84,11 +84,12 @@ pub struct Received {
     pub body: Vec<u8>,
 }
 
-/// A plain rdkafka consumer reading partition 0 of `topic` from the start: not the
+/// A plain rdkafka consumer reading every partition of `topic` from the start: not the
 /// router's code, so what it reads is what reached the broker.
 pub struct Reader {
     consumer: BaseConsumer,
     pub seen: Vec<Received>,
+    pub partitions: usize,
 }
 
 impl Reader {
@@ -100,10 +101,22 @@ impl Reader {
             .set("auto.offset.reset", "earliest")
             .create()
             .unwrap();
+        // Every partition: a topic that a producer's metadata request auto-created
+        // (right after a broker restart) has the broker's default partition count,
+        // not the single partition the tests create.
+        let partitions = wait_for("the topic's metadata", Duration::from_secs(30), || {
+            let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).ok()?;
+            let t = md.topics().iter().find(|t| t.name() == topic)?;
+            (t.error().is_none() && !t.partitions().is_empty())
+                .then(|| t.partitions().iter().map(|p| p.id()).collect::<Vec<i32>>())
+        });
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
+        let count = partitions.len();
+        for p in partitions {
+            tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+        }
         consumer.assign(&tpl).unwrap();
-        Self { consumer, seen: Vec::new() }
+        Self { consumer, seen: Vec::new(), partitions: count }
     }
 
     /// Reads until `n` messages in all were seen, or the deadline.
