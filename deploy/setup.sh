@@ -172,6 +172,8 @@ prepare_bench_footage_gop25() {
 # --- Detector model: fetched and converted by the project's own tool ------------------
 prepare_models() {
   "$VENV/bin/python" "$ROOT/models/fetch_model.py" --cache "$CACHE/models"
+  # The int8 variant, from the fp32 416 model and committed calibration ranges.
+  "$VENV/bin/python" "$ROOT/models/quantize_int8.py" --cache "$CACHE/models"
 }
 
 # --- Detector test images: real photos and frames nobody here made -------------------

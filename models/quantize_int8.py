@@ -1,24 +1,34 @@
 #!/usr/bin/env python3
-"""Experiment (not used by setup or the product yet): an int8 YOLOv3-tiny.
+"""Make the int8 YOLOv3-tiny 416 from the fp32 one (deploy/setup.sh runs this).
 
-Static int8 quantisation with ONNX Runtime's tools (QDQ format, per-channel int8
-weights, uint8 activations, MinMax calibration on the vtest frames that setup puts in
-the test-data cache). The two output convolutions and the decoding head stay fp32:
-the output tensor carries pixel coordinates next to probabilities, and one scale for
-both destroys the probabilities. Then it compares with the fp32 model: inferences per
-second on one thread, and how many fp32 detections (score >= 0.3) have an int8 twin of
-the same class at IoU > 0.7 on the calibration frames, bus.jpg and dog.jpg.
+Static int8 quantisation with ONNX Runtime's own tools: QDQ format, per-channel int8
+weights, uint8 activations, MinMax ranges. The two output convolutions and the
+decoding head stay fp32: the output tensor carries pixel coordinates next to
+probabilities, and one scale for both destroys the probabilities.
 
-    ~/.cache/streetwatch/venv/bin/python models/quantize_int8.py --cache ~/.cache/streetwatch
+The activation ranges are data, committed next to this file
+(yolov3-tiny-416-int8.calibration.json, from the vtest frames that setup puts in the
+test-data cache). Quantising from that file involves no inference, so every machine
+makes the same bytes, and models/yolov3-tiny-416-int8.toml pins their sha256 (ranges
+measured again on another CPU could differ in the last float bit).
 
-Two runs on one machine gave the same file (sha256 0c7558f2...), so a manifest could
-pin it. Results are in BENCHMARKS.md ("End to end").
+    python models/quantize_int8.py --cache ~/.cache/streetwatch/models
+    python models/quantize_int8.py --cache DIR --calibrate --testdata ~/.cache/streetwatch/testdata
+        # measure the ranges again (rewrites the committed JSON; then update the manifest)
+    python models/quantize_int8.py --cache DIR --compare --testdata ~/.cache/streetwatch/testdata
+        # detections kept and speed against fp32, on one thread
 """
+
+from __future__ import annotations
 
 import argparse
 import glob
 import hashlib
 import pathlib
+import re
+import shutil
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -26,14 +36,37 @@ import onnx
 import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
-from PIL import Image
 
+MODELS_DIR = pathlib.Path(__file__).resolve().parent
+SIZE = 416
+SOURCE = f"yolov3-tiny-{SIZE}.onnx"
+OUTPUT = f"yolov3-tiny-{SIZE}-int8.onnx"
+MANIFEST = MODELS_DIR / f"yolov3-tiny-{SIZE}-int8.toml"
+CALIBRATION = MODELS_DIR / f"yolov3-tiny-{SIZE}-int8.calibration.json"
 # Convolutions whose outputs are the detection heads (see fetch_model.py's graph).
 OUTPUT_CONVS = ["conv_45", "conv_86"]
 HEAD_OPS = {"Slice", "Reshape", "Sigmoid", "Mul", "Concat", "Transpose", "Add", "Exp", "Identity"}
 
 
+def fail(msg: str) -> None:
+    print(f"quantize_int8: error: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def sha256(path: pathlib.Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest_sha256() -> str:
+    m = re.search(r'^sha256\s*=\s*"([0-9a-f]{64})"', MANIFEST.read_text(), re.M)
+    if not m:
+        fail(f"{MANIFEST}: no sha256 line")
+    return m.group(1)
+
+
 def letterbox(path: str, size: int) -> np.ndarray:
+    from PIL import Image  # only the calibration and the comparison read pictures
+
     img = Image.open(path).convert("RGB")
     w, h = img.size
     r = min(size / w, size / h)
@@ -50,6 +83,35 @@ class Frames(CalibrationDataReader):
 
     def get_next(self):
         return next(self.it, None)
+
+
+def calibration_frames(testdata: pathlib.Path) -> list[str]:
+    frames = sorted(glob.glob(str(testdata / "vtest-*.png")))
+    if not frames:
+        fail(f"no vtest-*.png in {testdata} (deploy/setup.sh puts them there)")
+    return frames
+
+
+def quantize(src: pathlib.Path, out: pathlib.Path, calibration: pathlib.Path, testdata: pathlib.Path | None) -> None:
+    """Writes `out`; with `testdata`, measures the ranges first and writes them to `calibration`."""
+    with tempfile.TemporaryDirectory(prefix="quantize_int8.") as tmp:
+        pre = pathlib.Path(tmp) / "pre.onnx"
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        graph = onnx.load(str(pre)).graph
+        excluded = OUTPUT_CONVS + [n.name for n in graph.node if n.op_type in HEAD_OPS]
+        cache = pathlib.Path(tmp) / "calibration.json"
+        reader = None
+        if testdata is None:
+            shutil.copyfile(calibration, cache)  # a cache hit: no inference, same bytes everywhere
+        else:
+            tensors = [letterbox(p, SIZE) for p in calibration_frames(testdata)]
+            reader = Frames(tensors, graph.input[0].name)
+        quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=excluded, calibration_cache_path=str(cache))
+        if testdata is not None:
+            shutil.copyfile(cache, calibration)
+            print(f"==> int8 model: ranges written to {calibration}")
 
 
 def detections(out: np.ndarray, threshold: float = 0.3) -> list[tuple[int, list[float]]]:
@@ -76,42 +138,55 @@ def rate(session: ort.InferenceSession, name: str, x: np.ndarray, secs: float = 
     return n / (time.time() - t)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cache", type=pathlib.Path, required=True)
-    ap.add_argument("--size", type=int, default=416)
-    args = ap.parse_args()
-    cache = args.cache.expanduser()
-    src = cache / "models" / f"yolov3-tiny-{args.size}.onnx"
-    out = cache / "models" / f"yolov3-tiny-{args.size}-int8.onnx"
-    calibration = sorted(glob.glob(str(cache / "testdata" / "vtest-*.png")))
-    tensors = [letterbox(p, args.size) for p in calibration]
-    pre = out.with_suffix(".pre.onnx")
-    quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-    graph = onnx.load(str(pre)).graph
-    excluded = OUTPUT_CONVS + [n.name for n in graph.node if n.op_type in HEAD_OPS]
-    quantize_static(str(pre), str(out), Frames(tensors, graph.input[0].name), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    nodes_to_exclude=excluded)
-    pre.unlink()
-    print(f"{out.name} sha256 {hashlib.sha256(out.read_bytes()).hexdigest()}")
-
+def compare(src: pathlib.Path, out: pathlib.Path, testdata: pathlib.Path) -> None:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     fp32 = ort.InferenceSession(str(src), options, providers=["CPUExecutionProvider"])
     int8 = ort.InferenceSession(str(out), options, providers=["CPUExecutionProvider"])
     name = fp32.get_inputs()[0].name
-    images = calibration + [str(cache / "testdata" / f) for f in ("bus.jpg", "dog.jpg")]
+    images = calibration_frames(testdata) + [str(testdata / f) for f in ("bus.jpg", "dog.jpg")]
     total = matched = 0
     for path in images:
-        x = letterbox(path, args.size)
+        x = letterbox(path, SIZE)
         a, b = detections(fp32.run(None, {name: x})[0]), detections(int8.run(None, {name: x})[0])
         total += len(a)
         matched += sum(1 for c, box in a if any(c == c2 and iou(box, b2) > 0.7 for c2, b2 in b))
-    print(f"fp32 detections with an int8 twin: {matched} of {total}")
-    x = tensors[len(tensors) // 2]
+    print(f"fp32 detections with an int8 twin (same class, IoU > 0.7): {matched} of {total}")
+    x = letterbox(images[len(images) // 2], SIZE)
     r32, r8 = rate(fp32, name, x), rate(int8, name, x)
     print(f"one thread: fp32 {r32:.1f}/s, int8 {r8:.1f}/s ({r8 / r32:.2f}x)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache", type=pathlib.Path, required=True, help="model cache directory (holds the fp32 model)")
+    ap.add_argument("--calibrate", action="store_true", help="measure the activation ranges again (needs --testdata)")
+    ap.add_argument("--compare", action="store_true", help="detections kept and speed against fp32 (needs --testdata)")
+    ap.add_argument("--testdata", type=pathlib.Path, help="directory with the vtest-*.png frames, bus.jpg, dog.jpg")
+    args = ap.parse_args()
+    if (args.calibrate or args.compare) and args.testdata is None:
+        fail("--calibrate and --compare need --testdata")
+    cache = args.cache.expanduser()
+    src, out = cache / SOURCE, cache / OUTPUT
+    if not src.exists():
+        fail(f"{src} not found: models/fetch_model.py makes it")
+    want = manifest_sha256()
+    if args.calibrate:
+        quantize(src, out, CALIBRATION, args.testdata.expanduser())
+        print(f"==> int8 model: {out.name} sha256 {sha256(out)} (put it in {MANIFEST.name})")
+    elif out.exists() and sha256(out) == want:
+        print("==> int8 model: present and verified")
+    else:
+        tmp = out.with_suffix(".tmp")
+        quantize(src, tmp, CALIBRATION, None)
+        got = sha256(tmp)
+        if got != want:
+            tmp.unlink()
+            fail(f"{OUTPUT} quantised to sha256 {got}, {MANIFEST.name} expects {want}")
+        tmp.replace(out)
+        print(f"==> int8 model: wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.compare:
+        compare(src, out, args.testdata.expanduser())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ use detector::engine::{Engine, EngineInput};
 use detector::postprocess::boxes::BoxXyxy;
 use detector::Detection;
 use serde::Deserialize;
-use support::{engine_for, load_bgr, test_image_dir};
+use support::{engine_for, engine_for_named, load_bgr, test_image_dir};
 
 /// Detections at least this confident must be found on both sides.
 const CONFIDENT: f32 = 0.35;
@@ -164,4 +164,51 @@ fn yolov3_tiny_640_matches_the_reference() {
     let found = check_against_reference(640);
     assert!(classes_of(&found, "bus.jpg").contains("person"));
     assert!(classes_of(&found, "dog.jpg").contains("dog"));
+}
+
+/// The int8 model (models/quantize_int8.py) against the fp32 model's reference: it may
+/// move boxes a little and shift scores, but confident objects must stay found with
+/// their class, and it must not invent confident ones.
+#[test]
+fn yolov3_tiny_416_int8_keeps_the_fp32_detections() {
+    const KEPT_IOU: f32 = 0.7;
+    let reference = reference(416);
+    let (mut engine, manifest) = engine_for_named("yolov3-tiny-416-int8", reference.score_threshold, reference.nms_iou);
+    assert_ne!(manifest.sha256, reference.model_sha256, "the int8 manifest names the fp32 file");
+    let (mut confident, mut kept, mut ours, mut invented) = (0, 0, 0, Vec::new());
+    let mut lost = Vec::new();
+    let mut found = Vec::new();
+    for image in &reference.images {
+        let detections = detect(&mut engine, &image.image);
+        for r in image.detections.iter().filter(|r| r.score >= 0.5) {
+            confident += 1;
+            if best_match(&detections, &r.class, &r.bbox()) >= KEPT_IOU {
+                kept += 1;
+            } else {
+                lost.push(format!("{}: {} {:.2}", image.image, r.class, r.score));
+            }
+        }
+        // Ours at 0.5 must match a reference box of any score above the threshold.
+        for d in detections.iter().filter(|d| d.score >= 0.5) {
+            ours += 1;
+            let best = image
+                .detections
+                .iter()
+                .filter(|r| r.class == *d.label)
+                .map(|r| r.bbox().iou(&d.bbox))
+                .fold(0.0f32, f32::max);
+            if best < KEPT_IOU {
+                invented.push(format!("{}: {} {:.2}", image.image, d.label, d.score));
+            }
+        }
+        found.push((image.image.clone(), detections.iter().map(|d| d.label.to_string()).collect()));
+    }
+    eprintln!("int8: {kept} of {confident} confident fp32 detections kept; lost {lost:?}; {ours} of ours, invented {invented:?}");
+    assert!(confident >= 20, "too few reference detections to judge ({confident})");
+    assert!(kept as f64 >= 0.9 * confident as f64, "int8 lost too many detections: {lost:?}");
+    assert!(invented.len() as f64 <= 0.1 * ours as f64, "int8 invents detections: {invented:?}");
+    let bus = classes_of(&found, "bus.jpg");
+    assert!(bus.contains("bus") && bus.contains("person"), "bus.jpg: {bus:?}");
+    let dog = classes_of(&found, "dog.jpg");
+    assert!(dog.contains("dog") && dog.contains("bicycle"), "dog.jpg: {dog:?}");
 }

@@ -80,8 +80,9 @@ pub struct BenchArgs {
     /// 1080p25 H.264 byte-stream with a keyframe every second (deploy/setup.sh makes it).
     #[arg(long, default_value = "${STREETWATCH_CACHE}/footage/vtest-1080p25-gop25.h264", value_parser = expand_path)]
     pub footage: PathBuf,
-    #[arg(long, default_value_t = 416)]
-    pub model_size: u32,
+    /// The model manifest (yolov3-tiny at 416, fp32 or int8).
+    #[arg(long, default_value = "models/yolov3-tiny-416.toml")]
+    pub model: PathBuf,
     #[arg(long, default_value_t = 2)]
     pub inference_threads: usize,
     #[arg(long, default_value_t = 1)]

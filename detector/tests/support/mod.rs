@@ -22,11 +22,20 @@ pub fn test_image_dir() -> PathBuf {
 }
 
 pub fn manifest_path(size: u32) -> PathBuf {
-    PathBuf::from(format!("{}/../models/yolov3-tiny-{size}.toml", env!("CARGO_MANIFEST_DIR")))
+    named_manifest_path(&format!("yolov3-tiny-{size}"))
+}
+
+/// `models/<stem>.toml`.
+pub fn named_manifest_path(stem: &str) -> PathBuf {
+    PathBuf::from(format!("{}/../models/{stem}.toml", env!("CARGO_MANIFEST_DIR")))
 }
 
 pub fn load_model(size: u32) -> LoadedModel {
-    LoadedModel::from_manifest_file(&manifest_path(size), &cache_dir().join("models"), None)
+    load_named_model(&format!("yolov3-tiny-{size}"))
+}
+
+pub fn load_named_model(stem: &str) -> LoadedModel {
+    LoadedModel::from_manifest_file(&named_manifest_path(stem), &cache_dir().join("models"), None)
         .unwrap_or_else(|e| panic!("{e} (run deploy/setup.sh)"))
 }
 
@@ -41,7 +50,11 @@ pub fn postprocess(manifest: &ModelManifest, score: f32, nms_iou: f32) -> Postpr
 }
 
 pub fn engine_for(size: u32, score: f32, nms_iou: f32) -> (Engine, ModelManifest) {
-    let model = load_model(size);
+    engine_for_named(&format!("yolov3-tiny-{size}"), score, nms_iou)
+}
+
+pub fn engine_for_named(stem: &str, score: f32, nms_iou: f32) -> (Engine, ModelManifest) {
+    let model = load_named_model(stem);
     let manifest = (*model.manifest).clone();
     let (engine, _) = Engine::open(&model, &SessionOptions::default(), postprocess(&manifest, score, nms_iou), 4)
         .unwrap_or_else(|e| panic!("{e}"));

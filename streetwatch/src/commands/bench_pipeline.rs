@@ -162,7 +162,6 @@ fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
 }
 
 fn write_config(dir: &Path, args: &BenchArgs, mode: &str, urls: &[String], bootstrap: &str) -> anyhow::Result<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut text = format!(
         r#"[service]
 instance = "bench"
@@ -200,7 +199,7 @@ name = "everything"
 destinations = ["police"]
 "#,
         data = dir.join("data").display(),
-        model = root.join(format!("models/yolov3-tiny-{}.toml", args.model_size)).display(),
+        model = model_manifest(args).display(),
         threads = args.inference_threads,
         intra = args.intra_op_threads,
         dwell = args.dwell_secs,
@@ -378,11 +377,17 @@ fn sweep(args: &BenchArgs, mode: &str, bootstrap: &str, points: &mut Vec<Point>)
     Ok((good > 0).then_some(good))
 }
 
+/// The manifest: as given when it exists, else relative to the repository.
+fn model_manifest(args: &BenchArgs) -> PathBuf {
+    if let Ok(found) = std::fs::canonicalize(&args.model) {
+        return found;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(&args.model)
+}
+
 /// The model alone (ONNX Runtime, same threads as the pipeline), on a frame of the footage.
 fn model_only_rate(args: &BenchArgs) -> anyhow::Result<f64> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let manifest = root.join(format!("models/yolov3-tiny-{}.toml", args.model_size));
-    let model = detector::model::loaded::LoadedModel::from_manifest_file(&manifest, &args.model_dir, None)
+    let model = detector::model::loaded::LoadedModel::from_manifest_file(&model_manifest(args), &args.model_dir, None)
         .map_err(|e| anyhow!("{e}"))?;
     // A frame of the same footage, at the cameras' size.
     let still = detector::bench::load_still(&args.image, Some((1920, 1080))).map_err(|e| anyhow!("{e}"))?;
@@ -410,8 +415,10 @@ async fn bench_inner(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         tokio::task::spawn_blocking(move || model_only_rate(&a)).await??
     };
     println!(
-        "model alone: {model_rate:.1} inferences/s (yolov3-tiny {}, {} session(s) x {} thread(s))\n",
-        args.model_size, args.inference_threads, args.intra_op_threads
+        "model alone: {model_rate:.1} inferences/s ({}, {} session(s) x {} thread(s))\n",
+        args.model.display(),
+        args.inference_threads,
+        args.intra_op_threads
     );
     println!("| mode | cameras | analysis fps/camera (mean) | (slowest) | dropped beyond policy /camera/s | CPU % (run) | CPU %/camera | RSS MB | RSS MB/camera | test camera server CPU % | incident events | frame→Kafka p50 / p99 ms | holds |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
