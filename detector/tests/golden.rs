@@ -95,12 +95,7 @@ fn check_against_reference(size: u32) -> Vec<(String, BTreeSet<String>)> {
             }
         }
         for d in detections.iter().filter(|d| d.score >= CONFIDENT) {
-            let best = image
-                .detections
-                .iter()
-                .filter(|r| r.class == *d.label)
-                .map(|r| r.bbox().iou(&d.bbox))
-                .fold(0.0f32, f32::max);
+            let best = best_reference_match(image, d);
             let tie = image.detections.iter().any(|r| {
                 r.class == *d.label
                     && r.bbox().iou(&d.bbox) > reference.nms_iou
@@ -132,6 +127,11 @@ fn detect(engine: &mut Engine, name: &str) -> Vec<Detection> {
 
 fn best_match(detections: &[Detection], class: &str, bbox: &BoxXyxy) -> f32 {
     detections.iter().filter(|d| &*d.label == class).map(|d| d.bbox.iou(bbox)).fold(0.0, f32::max)
+}
+
+/// The best overlap of one of ours with a reference detection of its class.
+fn best_reference_match(image: &ReferenceImage, d: &Detection) -> f32 {
+    image.detections.iter().filter(|r| r.class == *d.label).map(|r| r.bbox().iou(&d.bbox)).fold(0.0, f32::max)
 }
 
 fn classes_of<'a>(found: &'a [(String, BTreeSet<String>)], image: &str) -> &'a BTreeSet<String> {
@@ -191,12 +191,7 @@ fn yolov3_tiny_416_int8_keeps_the_fp32_detections() {
         // Ours at 0.5 must match a reference box of any score above the threshold.
         for d in detections.iter().filter(|d| d.score >= 0.5) {
             ours += 1;
-            let best = image
-                .detections
-                .iter()
-                .filter(|r| r.class == *d.label)
-                .map(|r| r.bbox().iou(&d.bbox))
-                .fold(0.0f32, f32::max);
+            let best = best_reference_match(image, d);
             if best < KEPT_IOU {
                 invented.push(format!("{}: {} {:.2}", image.image, d.label, d.score));
             }
