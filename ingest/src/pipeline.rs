@@ -4,7 +4,8 @@
 //! source head (rtspsrc ! depay | filesrc ! parsebin | videotestsrc ! x264enc)
 //!   ! h26xparse ! byte-stream/au ! identity (clock pacing for realtime files)
 //!   ──probe: pre-roll + decode gate──► H.264 keyframes to the shared decoders
-//!   ! avdec_h26x ! videoconvert ! BGR ! appsink (1 buffer, drop old)
+//!   ! avdec_h26x ──probe: sampling (dropped frames are never converted)──
+//!   ! videoconvert ! BGR ! appsink (1 buffer, drop old)
 //! ```
 //!
 //! The codec tail is built when the source's caps are known, so H.264 and H.265
@@ -148,6 +149,7 @@ fn codec_tail(
     // A file played as fast as possible waits for the decoders instead of dropping.
     let backpressure = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Fast;
     install_gate_probe(&pace, nal_codec, Arc::clone(shared), Arc::clone(&slot), backpressure);
+    install_sampling_probe(&convert, Arc::clone(shared));
     install_frame_callback(&sink, Arc::clone(shared), Arc::clone(&slot), backpressure);
     Ok(vec![parse, au, pace, dec, convert, sink.upcast()])
 }
@@ -237,6 +239,26 @@ fn install_gate_probe(
     });
 }
 
+/// Thins decoded frames to the sampling rate before the colour conversion, so the
+/// frames sampling drops (most of them: 23 of 25 a second at 2 fps) are never
+/// converted to BGR.
+fn install_sampling_probe(convert: &gst::Element, shared: Arc<PipelineShared>) {
+    let Some(pad) = convert.static_pad("sink") else { return };
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
+        if !shared.gate.lock().unwrap_or_else(|p| p.into_inner()).samples() {
+            return gst::PadProbeReturn::Ok;
+        }
+        let pts = buffer.pts().map(|t| Duration::from_nanos(t.nseconds()));
+        if shared.sampler.lock().unwrap_or_else(|p| p.into_inner()).admit(pts) {
+            gst::PadProbeReturn::Ok
+        } else {
+            metrics::frame_dropped(&shared.camera_id, DropReason::Sampling);
+            gst::PadProbeReturn::Drop
+        }
+    });
+}
+
 /// A keyframe that a decoder can start from on its own: the camera's last parameter
 /// sets are put in front when it carries none.
 fn with_parameter_sets(shared: &PipelineShared, codec: Codec, keyframe: Arc<[u8]>) -> Arc<[u8]> {
@@ -274,11 +296,6 @@ fn install_frame_callback(
                     return Ok(gst::FlowSuccess::Ok);
                 };
                 let pts = pts.map(|t| Duration::from_nanos(t.nseconds()));
-                let sampling = shared.gate.lock().unwrap_or_else(|p| p.into_inner()).samples();
-                if sampling && !shared.sampler.lock().unwrap_or_else(|p| p.into_inner()).admit(pts) {
-                    metrics::frame_dropped(&shared.camera_id, DropReason::Sampling);
-                    return Ok(gst::FlowSuccess::Ok);
-                }
                 if info_cache.as_ref().is_none_or(|(c, _)| c != caps) {
                     let info = gst_video::VideoInfo::from_caps(caps).map_err(|_| gst::FlowError::NotNegotiated)?;
                     info_cache = Some((caps.to_owned(), info));
