@@ -402,6 +402,9 @@ fn model_only_rate(args: &BenchArgs) -> anyhow::Result<f64> {
 }
 
 async fn bench_inner(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
+    if !model_manifest(args).is_file() {
+        bail!("--model {}: no such model manifest (see models/*.toml)", args.model.display());
+    }
     if !args.footage.is_file() {
         bail!("footage {} not found (run deploy/setup.sh)", args.footage.display());
     }
@@ -452,6 +455,7 @@ async fn bench_inner(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
     }
     drop(broker);
     Ok(serde_json::json!({
+        "model": model_manifest(args),
         "model_alone_inferences_per_sec": model_rate,
         "criteria": { "min_fps": args.min_fps, "max_p99_ms": args.max_p99_ms },
         "largest": largest.iter().map(|(m, n)| serde_json::json!({"mode": m, "cameras": n})).collect::<Vec<_>>(),
