@@ -36,6 +36,11 @@ impl LocalBroker {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The broker's process id, while it runs (tests freeze it with SIGSTOP).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops it at once (SIGKILL): what it held is gone.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

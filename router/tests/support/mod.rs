@@ -65,6 +65,22 @@ impl Broker {
         self.0.kill();
     }
 
+    /// Freezes the broker (SIGSTOP): connections stay open and nothing answers, as
+    /// with a hung broker or a network that drops everything; its log is kept.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.0.pid().expect("the broker runs").to_string();
+        let status = std::process::Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// Creates topics, as an operator would. "Already exists" is fine: right after a
     /// restart a producer's metadata request, or the admin client's own retry of a
     /// slow first attempt, may have created it first.
