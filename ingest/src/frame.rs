@@ -7,11 +7,10 @@
 //! never a backlog.
 
 use std::ops::Deref;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
 use gstreamer as gst;
-use gstreamer_video as gst_video;
 
 /// A decoded frame, BGR, 8 bits per channel. Row `y` starts at `y * stride`.
 pub struct Frame {
@@ -40,51 +39,13 @@ impl std::fmt::Debug for Frame {
     }
 }
 
-/// Pixel bytes: a converted buffer from the pipeline (zero-copy), a decoded picture
-/// converted to BGR when first read, or owned bytes (tests, stills).
+/// Pixel bytes: a decoded buffer from the pipeline (zero-copy), or owned bytes
+/// (tests, stills).
 pub struct Pixels(PixelStore);
 
 enum PixelStore {
     Owned(Vec<u8>),
     Mapped(gst::MappedBuffer<gst::buffer::Readable>),
-    Deferred(Box<DeferredBgr>),
-}
-
-/// A decoded picture in the decoder's own format. A camera decoding every frame
-/// delivers 25 a second and the detector takes one or two: converting to BGR when
-/// the detector reads the pixels, not when the decoder hands the picture over,
-/// spends the conversion only on frames that are used (a superseded frame is dropped
-/// unconverted).
-pub(crate) struct DeferredBgr {
-    decoded: gst::Buffer,
-    decoded_info: gst_video::VideoInfo,
-    bgr_info: gst_video::VideoInfo,
-    converter: Arc<Mutex<gst_video::VideoConverter>>,
-    /// The BGR picture; None when the conversion failed (the frame then reads as
-    /// empty and is refused as too small by whoever reads it, like any bad frame).
-    bgr: OnceLock<Option<gst::MappedBuffer<gst::buffer::Readable>>>,
-}
-
-impl DeferredBgr {
-    pub(crate) fn new(
-        decoded: gst::Buffer,
-        decoded_info: gst_video::VideoInfo,
-        bgr_info: gst_video::VideoInfo,
-        converter: Arc<Mutex<gst_video::VideoConverter>>,
-    ) -> Self {
-        Self { decoded, decoded_info, bgr_info, converter, bgr: OnceLock::new() }
-    }
-
-    fn convert(&self) -> Option<gst::MappedBuffer<gst::buffer::Readable>> {
-        let src = gst_video::VideoFrameRef::from_buffer_ref_readable(self.decoded.as_ref(), &self.decoded_info).ok()?;
-        let mut out = gst::Buffer::with_size(self.bgr_info.size()).ok()?;
-        {
-            let mut dest = gst_video::VideoFrameRef::from_buffer_ref_writable(out.get_mut()?, &self.bgr_info).ok()?;
-            // One converter per camera: its scratch lines are not for two threads at once.
-            self.converter.lock().unwrap_or_else(|p| p.into_inner()).frame_ref(&src, &mut dest);
-        }
-        out.into_mapped_buffer_readable().ok()
-    }
 }
 
 impl Pixels {
@@ -95,10 +56,6 @@ impl Pixels {
     pub(crate) fn mapped(buffer: gst::MappedBuffer<gst::buffer::Readable>) -> Self {
         Self(PixelStore::Mapped(buffer))
     }
-
-    pub(crate) fn deferred(picture: DeferredBgr) -> Self {
-        Self(PixelStore::Deferred(Box::new(picture)))
-    }
 }
 
 impl Deref for Pixels {
@@ -107,7 +64,6 @@ impl Deref for Pixels {
         match &self.0 {
             PixelStore::Owned(v) => v,
             PixelStore::Mapped(m) => m.as_slice(),
-            PixelStore::Deferred(d) => d.bgr.get_or_init(|| d.convert()).as_ref().map_or(&[], |m| m.as_slice()),
         }
     }
 }
@@ -201,43 +157,6 @@ impl FrameSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gstreamer::prelude::*;
-    use gstreamer_app as gst_app;
-
-    /// The first buffer and caps an appsink gets from `launch` (its sink named `out`).
-    fn first_sample(launch: &str) -> gst::Sample {
-        crate::init().unwrap();
-        let pipeline = gst::parse::launch(launch).unwrap().downcast::<gst::Pipeline>().unwrap();
-        let sink = pipeline.by_name("out").unwrap().downcast::<gst_app::AppSink>().unwrap();
-        pipeline.set_state(gst::State::Playing).unwrap();
-        let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(10)).expect("a frame within 10 s");
-        pipeline.set_state(gst::State::Null).unwrap();
-        sample
-    }
-
-    #[test]
-    fn a_deferred_picture_reads_as_what_videoconvert_makes() {
-        // Colour bars with detail (the ball), 4:2:0 like a camera's H.264.
-        let source = "videotestsrc pattern=smpte num-buffers=1 ! video/x-raw,format=I420,width=322,height=242";
-        let decoded = first_sample(&format!("{source} ! appsink name=out"));
-        let expected = first_sample(&format!("{source} ! videoconvert ! video/x-raw,format=BGR ! appsink name=out"));
-        let caps = decoded.caps().unwrap();
-        let decoded_info = gst_video::VideoInfo::from_caps(caps).unwrap();
-        let bgr_info = gst_video::VideoInfo::from_caps(expected.caps().unwrap()).unwrap();
-        let converter = gst_video::VideoConverter::new(&decoded_info, &bgr_info, None).unwrap();
-        let picture = DeferredBgr::new(
-            decoded.buffer_owned().unwrap(),
-            decoded_info,
-            bgr_info.clone(),
-            Arc::new(Mutex::new(converter)),
-        );
-        let pixels = Pixels::deferred(picture);
-        let want = expected.buffer().unwrap().map_readable().unwrap();
-        assert_eq!(pixels.len(), want.len(), "a BGR picture of stride {}", bgr_info.stride()[0]);
-        let differ = pixels.iter().zip(want.iter()).filter(|(a, b)| a.abs_diff(**b) > 1).count();
-        assert_eq!(differ, 0, "bytes more than 1 apart from videoconvert's");
-        assert!(pixels.iter().any(|&p| p > 200) && pixels.iter().any(|&p| p < 30), "colour bars, not a blank");
-    }
 
     fn frame(seq: u64) -> Frame {
         Frame {

@@ -4,8 +4,8 @@
 //! source head (rtspsrc ! depay | filesrc ! parsebin | videotestsrc ! x264enc)
 //!   ! h26xparse ! byte-stream/au ! identity (clock pacing for realtime files)
 //!   ──probe: pre-roll + decode gate──► H.264 keyframes to the shared decoders
-//!   ! avdec_h26x ──probe: sampling──
-//!   ! appsink (decoded pictures, 1 buffer, drop old; BGR when the detector reads one)
+//!   ! avdec_h26x ──probe: sampling (dropped frames are never converted)──
+//!   ! videoconvert ! BGR ! appsink (1 buffer, drop old)
 //! ```
 //!
 //! The codec tail is built when the source's caps are known, so H.264 and H.265
@@ -22,7 +22,7 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
 use crate::failure::{FailureKind, SourceFailure};
-use crate::frame::{DeferredBgr, Frame, FrameSlot, Pixels};
+use crate::frame::{Frame, FrameSlot, Pixels};
 use crate::gate::{DecodeGate, DropReason, Sampler};
 use crate::keyframe_decoder::{DecodeJob, KeyframeDecoderPool};
 use crate::nal::{self, Codec};
@@ -131,10 +131,12 @@ fn codec_tail(
     if dec.has_property("max-threads") {
         dec.set_property("max-threads", 1i32);
     }
-    // Decoded pictures in the decoder's format: converted to BGR only when the
-    // detector reads them (frame.rs, `DeferredBgr`).
-    let sink =
-        gst_app::AppSink::builder().caps(&gst::Caps::builder("video/x-raw").build()).max_buffers(1).drop(true).build();
+    let convert = make("videoconvert", None)?;
+    let sink = gst_app::AppSink::builder()
+        .caps(&gst::Caps::builder("video/x-raw").field("format", "BGR").build())
+        .max_buffers(1)
+        .drop(true)
+        .build();
     // Files at recorded speed follow the clock. The pacing happens on the encoded
     // stream, before the gate: in keyframes mode nothing may reach the appsink at all
     // (keyframes go to the shared decoders), so the sink cannot be what paces.
@@ -147,9 +149,9 @@ fn codec_tail(
     // A file played as fast as possible waits for the decoders instead of dropping.
     let backpressure = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Fast;
     install_gate_probe(&pace, nal_codec, Arc::clone(shared), Arc::clone(&slot), backpressure);
-    install_sampling_probe(&dec, Arc::clone(shared));
+    install_sampling_probe(&convert, Arc::clone(shared));
     install_frame_callback(&sink, Arc::clone(shared), Arc::clone(&slot), backpressure);
-    Ok(vec![parse, au, pace, dec, sink.upcast()])
+    Ok(vec![parse, au, pace, dec, convert, sink.upcast()])
 }
 
 /// Feeds the pre-roll and drops what the decode mode says should not be decoded.
@@ -237,11 +239,11 @@ fn install_gate_probe(
     });
 }
 
-/// Thins decoded frames to the sampling rate as they leave the decoder, so the
+/// Thins decoded frames to the sampling rate before the colour conversion, so the
 /// frames sampling drops (most of them: 23 of 25 a second at 2 fps) are never
-/// handed over, let alone converted to BGR.
-fn install_sampling_probe(decoder: &gst::Element, shared: Arc<PipelineShared>) {
-    let Some(pad) = decoder.static_pad("src") else { return };
+/// converted to BGR.
+fn install_sampling_probe(convert: &gst::Element, shared: Arc<PipelineShared>) {
+    let Some(pad) = convert.static_pad("sink") else { return };
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
         if !shared.gate.lock().unwrap_or_else(|p| p.into_inner()).samples() {
@@ -278,37 +280,14 @@ fn with_parameter_sets(shared: &PipelineShared, codec: Codec, keyframe: Arc<[u8]
     }
 }
 
-/// The decoded format of a camera's pictures, the BGR they become, and the
-/// converter between them (made again when the caps change).
-struct Conversion {
-    caps: gst::Caps,
-    decoded: gst_video::VideoInfo,
-    bgr: gst_video::VideoInfo,
-    converter: Arc<Mutex<gst_video::VideoConverter>>,
-}
-
-impl Conversion {
-    fn for_caps(caps: &gst::CapsRef) -> Option<Self> {
-        let decoded = gst_video::VideoInfo::from_caps(caps).ok()?;
-        let bgr = gst_video::VideoInfo::builder(gst_video::VideoFormat::Bgr, decoded.width(), decoded.height())
-            .fps(decoded.fps())
-            .par(decoded.par())
-            .interlace_mode(decoded.interlace_mode())
-            .build()
-            .ok()?;
-        let converter = gst_video::VideoConverter::new(&decoded, &bgr, None).ok()?;
-        Some(Self { caps: caps.to_owned(), decoded, bgr, converter: Arc::new(Mutex::new(converter)) })
-    }
-}
-
-/// Hands each decoded picture, without a copy or a conversion, to the camera's slot.
+/// Hands each decoded frame, without a copy, to the camera's slot.
 fn install_frame_callback(
     sink: &gst_app::AppSink,
     shared: Arc<PipelineShared>,
     slot: Arc<FrameSlot>,
     backpressure: bool,
 ) {
-    let mut conversion: Option<Conversion> = None;
+    let mut info_cache: Option<(gst::Caps, gst_video::VideoInfo)> = None;
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
@@ -317,13 +296,18 @@ fn install_frame_callback(
                     return Ok(gst::FlowSuccess::Ok);
                 };
                 let pts = pts.map(|t| Duration::from_nanos(t.nseconds()));
-                if conversion.as_ref().is_none_or(|c| c.caps.as_ref() != caps) {
-                    conversion = Some(Conversion::for_caps(caps).ok_or(gst::FlowError::NotNegotiated)?);
+                if info_cache.as_ref().is_none_or(|(c, _)| c != caps) {
+                    let info = gst_video::VideoInfo::from_caps(caps).map_err(|_| gst::FlowError::NotNegotiated)?;
+                    info_cache = Some((caps.to_owned(), info));
                 }
-                let Some(c) = conversion.as_ref() else { return Err(gst::FlowError::NotNegotiated) };
-                let (width, height, stride) = (c.bgr.width(), c.bgr.height(), c.bgr.stride()[0] as usize);
+                let Some((_, info)) = info_cache.as_ref() else { return Err(gst::FlowError::NotNegotiated) };
+                let (width, height, stride) = (info.width(), info.height(), info.stride()[0] as usize);
+                // BGR is one plane at offset 0; the mapping covers every row.
                 let Some(buffer) = sample.buffer_owned() else { return Ok(gst::FlowSuccess::Ok) };
-                let picture = DeferredBgr::new(buffer, c.decoded.clone(), c.bgr.clone(), Arc::clone(&c.converter));
+                let mapped = buffer.into_mapped_buffer_readable().map_err(|_| gst::FlowError::Error)?;
+                if mapped.len() < stride * height as usize {
+                    return Err(gst::FlowError::Error);
+                }
                 let frame = Frame {
                     camera_id: Arc::clone(&shared.camera_id),
                     sequence: slot.next_sequence(),
@@ -332,7 +316,7 @@ fn install_frame_callback(
                     width,
                     height,
                     stride,
-                    pixels: Pixels::deferred(picture),
+                    pixels: Pixels::mapped(mapped),
                 };
                 if backpressure {
                     slot.wait_until_empty(|| shared.stopping.load(Ordering::Relaxed));
