@@ -203,10 +203,10 @@ try {
   // fps is measured over 2 s windows: a freshly restarted camera shows 0 first.
   await until('the camera to be streaming with a measured rate and a picture', 30000, async () =>
     (await row.count()) === 1 && (await row.getAttribute('data-state')) === 'streaming' &&
-    Number(await row.locator('td').nth(2).textContent()) > 0 &&
+    Number(await row.locator('td.fps').textContent()) > 0 &&
     (await row.locator('img').count()) === 1 &&
     (await row.locator('img').evaluate((img) => img.complete && img.naturalWidth > 0)));
-  const fps = Number(await row.locator('td').nth(2).textContent());
+  const fps = Number(await row.locator('td.fps').textContent());
   check(fps > 0, `the camera health page shows campus-gate streaming at ${fps} fps with a picture`);
   await op.screenshot({ path: path.join(artifacts, 'console-cameras.png'), fullPage: true });
 

@@ -102,6 +102,17 @@ impl Console {
         Ok(())
     }
 
+    /// What the shared console read from its topics, stored with the positions after
+    /// it in one transaction, then announced to the live feed.
+    pub fn apply_batch(&self, batch: &store::SourceBatch) -> Result<(), String> {
+        let _order = self.write_order.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = self.store.apply_batch(batch)?;
+        for row in changed {
+            self.hub.announce(row);
+        }
+        Ok(())
+    }
+
     /// Records an operator decision and announces it to the feed.
     pub(crate) fn review(
         &self,

@@ -19,15 +19,7 @@ pub struct StatusEvent {
 
 /// Lower-case state name, for logs and metric labels.
 pub fn state_name(state: CameraState) -> &'static str {
-    match state {
-        CameraState::Unspecified => "unspecified",
-        CameraState::Connecting => "connecting",
-        CameraState::Streaming => "streaming",
-        CameraState::Stalled => "stalled",
-        CameraState::Backoff => "backoff",
-        CameraState::AuthFailed => "auth_failed",
-        CameraState::Stopped => "stopped",
-    }
+    proto::names::camera_state_name(state as i32)
 }
 
 pub const ALL_STATES: [CameraState; 6] = [

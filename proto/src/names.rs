@@ -2,7 +2,7 @@
 //! console: kinds, zone kinds and actions in snake_case, phases in capitals. One
 //! place, so every reader of the events sees the same words.
 
-use crate::v1::{IncidentKind, Phase, ReviewAction, Severity, ZoneKind};
+use crate::v1::{CameraState, IncidentKind, Phase, ReviewAction, Severity, ZoneKind};
 
 pub fn kind_name(k: i32) -> &'static str {
     match IncidentKind::try_from(k) {
@@ -48,6 +48,19 @@ pub fn zone_kind_name(k: i32) -> &'static str {
         Ok(ZoneKind::NoVending) => "no_vending",
         Ok(ZoneKind::NoBikeParking) => "no_bike_parking",
         Ok(ZoneKind::Custom) => "custom",
+        _ => "unspecified",
+    }
+}
+
+/// A camera's state, lower case (logs, metric labels, the console).
+pub fn camera_state_name(s: i32) -> &'static str {
+    match CameraState::try_from(s) {
+        Ok(CameraState::Connecting) => "connecting",
+        Ok(CameraState::Streaming) => "streaming",
+        Ok(CameraState::Stalled) => "stalled",
+        Ok(CameraState::Backoff) => "backoff",
+        Ok(CameraState::AuthFailed) => "auth_failed",
+        Ok(CameraState::Stopped) => "stopped",
         _ => "unspecified",
     }
 }

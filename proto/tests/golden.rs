@@ -66,6 +66,11 @@ fn sample_status() -> CameraStatus {
         since_ms: 1_764_000_000_123,
         last_error: "401 Unauthorized from rtsp://***@10.0.0.5/ch1".into(),
         measured_fps: 0.5,
+        // Added after the golden bytes were written: unset, the bytes stay the same.
+        worker: String::new(),
+        reported_at_ms: 0,
+        heartbeat_interval_ms: 0,
+        last_frame_ms: 0,
     }
 }
 

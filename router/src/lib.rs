@@ -19,7 +19,7 @@ pub mod routes;
 pub mod service;
 mod telemetry;
 
-pub use destination::{Destination, Target};
+pub use destination::{Destination, MessageKey, Target};
 pub use error::RouterError;
 pub use kafka::connection::KafkaConnection;
 pub use kafka::probe::{probe_brokers, BrokerReport};

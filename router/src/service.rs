@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use proto::v1::{Incident, Phase};
 
 use crate::dead_letter::DeadLetters;
-use crate::destination::{Destination, Target};
+use crate::destination::{Destination, MessageKey, Target};
 use crate::encoding::{encode, Outgoing};
 use crate::group_commit::GroupCommit;
 use crate::kafka::sink::{KafkaSink, KafkaTuning};
@@ -168,7 +168,7 @@ impl Router {
                         .name(name)
                         .spawn(move || crate::local_sink::run_handler(&dest, handler.as_ref(), &shared))
                 }
-                Target::Kafka { topic } => {
+                Target::Kafka { topic, .. } => {
                     let conn = settings.kafka.clone().ok_or_else(|| RouterError::ClientConfig {
                         reason: format!("destination `{}` needs a Kafka connection", d.name),
                     })?;
@@ -203,21 +203,17 @@ impl Router {
         let created_ms = now_ms();
         for ev in events {
             let dests = destinations_for(&self.routes, ev.incident, ev.camera_group);
-            let key = ev.incident.camera.as_ref().map(|c| c.camera_id.clone()).unwrap_or_default();
             let retention =
                 if ev.incident.phase == Phase::Updated as i32 { Retention::Sheddable } else { Retention::Keep };
             for name in &dests {
                 let Some(d) = self.destinations.iter().find(|d| &d.name == name) else { continue };
                 let outgoing = Outgoing { incident: ev.incident, time: ev.time, source: &self.source };
                 let (headers, body) = encode(&outgoing, d.encoding);
-                batch.push(NewEntry {
-                    destination: Arc::clone(&d.name),
-                    key: key.clone(),
-                    headers,
-                    body,
-                    retention,
-                    created_ms,
-                });
+                let key = match &d.target {
+                    Target::Kafka { key, .. } => key.of(ev.incident),
+                    _ => MessageKey::Camera.of(ev.incident),
+                };
+                batch.push(NewEntry { destination: Arc::clone(&d.name), key, headers, body, retention, created_ms });
             }
             out.routed.push(dests);
         }

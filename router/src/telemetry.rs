@@ -15,6 +15,14 @@ pub fn describe() {
     describe_gauge!("streetwatch_router_outbox_oldest_age_seconds", "Age of the oldest undelivered event.");
     describe_gauge!("streetwatch_router_outbox_bytes", "Bytes of undelivered events (the bound applies to this).");
     describe_histogram!("streetwatch_router_outbox_write_seconds", "Outbox append and sync, per batch.");
+    describe_counter!(
+        "streetwatch_router_state_records_sent_total",
+        "Latest-state records (camera status) queued, per topic."
+    );
+    describe_counter!(
+        "streetwatch_router_state_records_refused_total",
+        "Latest-state records the producer refused (queue full), per topic; the next heartbeat supersedes them."
+    );
 }
 
 pub fn routed(destination: &str, n: usize) {
@@ -42,4 +50,10 @@ pub fn outbox_bytes(bytes: u64) {
 }
 pub fn write_seconds(secs: f64) {
     histogram!("streetwatch_router_outbox_write_seconds").record(secs);
+}
+pub fn state_sent(topic: &str) {
+    counter!("streetwatch_router_state_records_sent_total", "topic" => topic.to_string()).increment(1);
+}
+pub fn state_refused(topic: &str) {
+    counter!("streetwatch_router_state_records_refused_total", "topic" => topic.to_string()).increment(1);
 }

@@ -28,6 +28,9 @@ pub enum Command {
     Worker(ConfigArg),
     /// Publish the config's cameras to the assignment topic (added, changed, removed).
     Assign(AssignArgs),
+    /// Serve the shared operator console of a cluster: incidents, decisions and camera
+    /// status read from Kafka (`[console]`, `[console.shared]`).
+    Console(ConfigArg),
     /// Check a config and its environment (model file and sha256, ONNX Runtime, broker) without running.
     Validate(ValidateArgs),
     /// Serve RTSP test cameras on 127.0.0.1 (looped H.264 file or pattern), with faults from stdin.

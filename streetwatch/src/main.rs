@@ -29,6 +29,21 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Loads a long-running command's config (every error printed) and starts logging
+/// in the config's format unless the command line chose one.
+fn load_config(path: &std::path::Path, log_format: Option<LogFormat>, log_level: &str) -> Option<config::Config> {
+    match config::load(path) {
+        Ok(c) => {
+            telemetry::logging::init(log_format.unwrap_or(c.service.log_format), log_level);
+            Some(c)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            None
+        }
+    }
+}
+
 async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(args) => {
@@ -74,15 +89,22 @@ async fn dispatch(cli: Cli) -> i32 {
             commands::bench_console::bench_console(&args).await
         }
         Command::Worker(args) => {
-            let config = match config::load(&args.config) {
-                Ok(c) => c,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return exit_code::CONFIG_INVALID;
-                }
+            let Some(config) = load_config(&args.config, cli.log_format, &cli.log_level) else {
+                return exit_code::CONFIG_INVALID;
             };
-            telemetry::logging::init(cli.log_format.unwrap_or(config.service.log_format), &cli.log_level);
             commands::worker::worker(&args.config, config).await
+        }
+        Command::Console(args) => {
+            let Some(config) = load_config(&args.config, cli.log_format, &cli.log_level) else {
+                return exit_code::CONFIG_INVALID;
+            };
+            match commands::shared_console::console(&args.config, config).await {
+                Ok(code) => code,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    exit_code::RUNTIME_FAILURE
+                }
+            }
         }
         Command::Assign(args) => {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");

@@ -12,18 +12,17 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use router::kafka::admin::{create_compacted_topic, create_topics};
-use router::kafka::local_broker::LocalBroker;
-use router::KafkaConnection;
 use support::{bin, repo_root, Running};
 
 const CAMERAS: usize = 12;
 const TOPIC: &str = "test.camera-assignments";
+const STATUS_TOPIC: &str = "test.camera-status";
 
 fn config(dir: &Path, bootstrap: &str) -> std::path::PathBuf {
     let mut text = format!(
         r#"
 [service]
-instance = "cluster-test"
+instance = "${{WORKER_NAME:-assign}}"
 shutdown_deadline_secs = 5
 
 [http]
@@ -51,6 +50,8 @@ enabled = true
 assignments_topic = "{TOPIC}"
 group_id = "test-workers"
 session_timeout_secs = 3
+camera_status_topic = "{STATUS_TOPIC}"
+heartbeat_secs = 1
 "#,
         model = repo_root().join("models/yolov3-tiny-320.toml").display(),
         dir = dir.display(),
@@ -116,13 +117,11 @@ fn wait_for_coverage(
 
 #[test]
 fn three_workers_share_twelve_cameras_and_take_over_from_a_dead_one() {
-    let tansu = std::env::var("STREETWATCH_TANSU").expect("STREETWATCH_TANSU (source the setup's env.sh)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let broker = LocalBroker::start(Path::new(&tansu), port).unwrap();
-    let conn = KafkaConnection::new(broker.bootstrap());
+    let (broker, conn) = support::start_broker();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         create_compacted_topic(&conn, TOPIC, 6, Duration::from_secs(10)).await.unwrap();
+        create_compacted_topic(&conn, STATUS_TOPIC, 3, Duration::from_secs(10)).await.unwrap();
         create_topics(&conn, &["test.incidents"], 3, Duration::from_secs(10)).await.unwrap();
     });
     let dir = tempfile::tempdir().unwrap();
@@ -138,7 +137,10 @@ fn three_workers_share_twelve_cameras_and_take_over_from_a_dead_one() {
 
     let start = |n: usize| {
         let mut cmd = bin();
-        cmd.args(["worker", "--config"]).arg(&config).env("STREETWATCH_DATA_DIR", dir.path().join(format!("w{n}")));
+        cmd.args(["worker", "--config"])
+            .arg(&config)
+            .env("STREETWATCH_DATA_DIR", dir.path().join(format!("w{n}")))
+            .env("WORKER_NAME", format!("w{n}"));
         Running::spawn(cmd)
     };
     let workers: Vec<Running> = (0..3).map(start).collect();
@@ -192,6 +194,36 @@ fn three_workers_share_twelve_cameras_and_take_over_from_a_dead_one() {
         });
     }
     assert!(longest_overlap < Duration::from_secs(3), "a camera was claimed twice for {longest_overlap:?}");
+
+    // The camera-status topic says the same: every camera streaming, the moved ones
+    // under a surviving worker.
+    let names: Vec<String> = (0..3).filter(|i| *i != victim).map(|i| format!("w{i}")).collect();
+    let asked = Instant::now();
+    let statuses = loop {
+        let latest = router::kafka::assignments::read_all(&conn, STATUS_TOPIC, Duration::from_secs(5));
+        let decoded: Result<BTreeMap<String, proto::v1::CameraStatus>, String> =
+            latest.map_err(|e| e.to_string()).map(|l| {
+                l.into_iter()
+                    .map(|(k, v)| (k, <proto::v1::CameraStatus as proto::Message>::decode(v.as_slice()).unwrap()))
+                    .collect()
+            });
+        let ok = decoded.as_ref().is_ok_and(|d| {
+            d.len() == CAMERAS
+                && d.values().all(|s| s.state == proto::v1::CameraState::Streaming as i32 && names.contains(&s.worker))
+        });
+        if ok {
+            break decoded.unwrap();
+        }
+        let shown: Result<Vec<(String, i32, String)>, String> =
+            decoded.map(|d| d.into_iter().map(|(k, s)| (k, s.state, s.worker)).collect());
+        assert!(asked.elapsed() < Duration::from_secs(20), "camera status after 20 s (survivors {names:?}): {shown:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for cam in &moved {
+        let s = &statuses[cam];
+        assert_ne!(s.worker, format!("w{victim}"), "{cam} still reported by the dead worker");
+        assert!(s.heartbeat_interval_ms == 1000 && s.reported_at_ms > 0, "{s:?}");
+    }
     drop(workers);
     drop(broker);
 }

@@ -137,22 +137,9 @@ impl Store {
     pub fn apply_events(&self, events: &[Incident]) -> Result<Vec<IncidentRow>, String> {
         let mut conn = self.writer();
         let tx = conn.transaction().map_err(|e| e.to_string())?;
-        let mut changed: Vec<String> = Vec::new();
-        for ev in events {
-            let applied = if ev.phase == Phase::Reviewed as i32 {
-                super::reviews::apply_review_event(&tx, ev)
-            } else {
-                apply_pipeline_event(&tx, ev)
-            }
-            .map_err(|e| format!("incident {}: {e}", ev.id))?;
-            if applied && !changed.contains(&ev.id) {
-                changed.push(ev.id.clone());
-            }
-        }
-        let rows = changed.iter().map(|id| load_row(&tx, id)).collect::<rusqlite::Result<Vec<_>>>();
-        let rows = rows.map_err(|e| e.to_string())?;
+        let rows = apply_in(&tx, events)?;
         tx.commit().map_err(|e| e.to_string())?;
-        Ok(rows.into_iter().flatten().collect())
+        Ok(rows)
     }
 
     /// A page of the feed, newest first.
@@ -307,6 +294,25 @@ pub(crate) fn load_row(conn: &rusqlite::Connection, id: &str) -> rusqlite::Resul
     conn.prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM incidents WHERE id = ?"))?.query_row([id], row).optional()
 }
 
+/// Applies events inside a transaction the caller commits; returns the changed
+/// incidents as they are now.
+pub(crate) fn apply_in(tx: &Transaction<'_>, events: &[Incident]) -> Result<Vec<IncidentRow>, String> {
+    let mut changed: Vec<String> = Vec::new();
+    for ev in events {
+        let applied = if ev.phase == Phase::Reviewed as i32 {
+            super::reviews::apply_review_event(tx, ev)
+        } else {
+            apply_pipeline_event(tx, ev)
+        }
+        .map_err(|e| format!("incident {}: {e}", ev.id))?;
+        if applied && !changed.contains(&ev.id) {
+            changed.push(ev.id.clone());
+        }
+    }
+    let rows = changed.iter().map(|id| load_row(tx, id)).collect::<rusqlite::Result<Vec<_>>>();
+    Ok(rows.map_err(|e| e.to_string())?.into_iter().flatten().collect())
+}
+
 /// A STARTED, UPDATED or ENDED event. False when it was stored before.
 fn apply_pipeline_event(tx: &Transaction<'_>, ev: &Incident) -> rusqlite::Result<bool> {
     let dedupe = format!("{}/r{}", ev.id, ev.revision);
@@ -331,17 +337,26 @@ fn apply_pipeline_event(tx: &Transaction<'_>, ev: &Incident) -> rusqlite::Result
     if inserted == 0 {
         return Ok(false);
     }
-    let seq = tx.last_insert_rowid();
+    upsert_incident(tx, ev, tx.last_insert_rowid())?;
+    Ok(true)
+}
+
+/// The incident's row from an event's full state (`seq`: the event's timeline entry).
+/// A REVIEWED event also carries the full state: a decision read before its
+/// incident (the reviews and incidents topics are read side by side) creates the row.
+pub(crate) fn upsert_incident(tx: &Transaction<'_>, ev: &Incident, seq: i64) -> rusqlite::Result<()> {
     let camera = ev.camera.clone().unwrap_or_default();
     let zone = ev.zone.clone().unwrap_or_default();
     let evidence = ev.evidence.clone().unwrap_or_default();
-    let phase = if ev.phase == Phase::Ended as i32 { "ended" } else { "open" };
+    let ended = ev.phase == Phase::Ended as i32 || ev.ended_at_ms.is_some();
+    let phase = if ended { "ended" } else { "open" };
     let latest = ev.encode_to_vec();
     // A redelivered older revision after a newer one only adds its timeline entry.
     tx.execute(
         "INSERT INTO incidents (id, last_seq, kind, phase, camera, zone_id, zone_name, severity, started_at_ms, \
-             updated_at_ms, ended_at_ms, dwell_secs, object_count, summary, snapshot_uri, clip_uri, revision, latest) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+             updated_at_ms, ended_at_ms, dwell_secs, object_count, summary, snapshot_uri, clip_uri, revision, latest, \
+             site, grid) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) \
          ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, \
              phase = CASE WHEN excluded.revision >= revision THEN excluded.phase ELSE phase END, \
              severity = CASE WHEN excluded.revision >= revision THEN excluded.severity ELSE severity END, \
@@ -373,10 +388,12 @@ fn apply_pipeline_event(tx: &Transaction<'_>, ev: &Incident) -> rusqlite::Result
             evidence.snapshot_uri,
             evidence.clip_uri,
             ev.revision as i64,
-            latest
+            latest,
+            camera.site,
+            camera.grid
         ],
     )?;
-    Ok(true)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod incidents;
 mod migrations;
 mod reviews;
 mod sessions;
+mod sources;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -19,6 +20,7 @@ pub use audit::{AuditEntry, AuditRecord};
 pub use incidents::{parse_before, FeedFilter, IncidentDetail, IncidentRow, Page, TimelineEntry};
 pub use reviews::{ReviewAction, ReviewError, ReviewOutcome};
 pub use sessions::Session;
+pub use sources::{CameraStatusRow, Position, SourceBatch, StatusChange};
 
 use crate::error::ConsoleError;
 

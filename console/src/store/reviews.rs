@@ -168,8 +168,15 @@ fn insert_review(tx: &Transaction<'_>, ev: &Incident) -> rusqlite::Result<bool> 
         return Ok(false);
     }
     let seq = tx.last_insert_rowid();
-    let updated =
-        tx.execute("UPDATE incidents SET review = ?, last_seq = ? WHERE id = ?", params![state, seq, ev.id])?;
+    let set_review = "UPDATE incidents SET review = ?, last_seq = ? WHERE id = ?";
+    let mut updated = tx.execute(set_review, params![state, seq, ev.id])?;
+    if updated == 0 {
+        // A decision read before its incident (a rebuild reads the reviews and the
+        // incidents topics side by side): the event's own copy of the incident makes
+        // the row; the pipeline's events fill it in when they arrive.
+        super::incidents::upsert_incident(tx, ev, seq)?;
+        updated = tx.execute(set_review, params![state, seq, ev.id])?;
+    }
     Ok(updated > 0)
 }
 

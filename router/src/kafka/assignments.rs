@@ -14,7 +14,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::RDKafkaLogLevel;
@@ -23,6 +22,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use super::member_thread::MemberThread;
 use crate::{KafkaConnection, RouterError};
 
 fn err(what: &str) -> impl Fn(rdkafka::error::KafkaError) -> RouterError + '_ {
@@ -184,8 +184,7 @@ impl ConsumerContext for GroupContext {
 
 /// A worker's membership in the assignment group (a thread polling the consumer).
 pub struct AssignmentFollower {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: MemberThread,
 }
 
 pub struct FollowerSettings {
@@ -216,31 +215,14 @@ impl AssignmentFollower {
             .create_with_context(context)
             .map_err(err("assignment consumer"))?;
         consumer.subscribe(&[settings.topic.as_str()]).map_err(err("assignment consumer"))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("assignments".into())
-            .spawn(move || follow(&consumer, &state, listener.as_ref(), &s))
-            .map_err(|e| RouterError::ClientConfig { reason: format!("assignment thread: {e}") })?;
-        Ok(Self { stop, thread: Some(thread) })
+        let thread =
+            MemberThread::spawn("assignments", move |stop| follow(&consumer, &state, listener.as_ref(), stop))?;
+        Ok(Self { thread })
     }
 
     /// Leaves the group (the cameras go to the other workers at once).
     pub fn stop(mut self) {
-        self.stop_now();
-    }
-
-    fn stop_now(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for AssignmentFollower {
-    fn drop(&mut self) {
-        self.stop_now();
+        self.thread.stop();
     }
 }
 

@@ -177,7 +177,11 @@ pub fn incident(camera: &str, n: u64) -> Incident {
 }
 
 pub fn kafka_destination(name: &str, topic: &str, encoding: Encoding) -> Destination {
-    Destination { name: Arc::from(name), target: Target::Kafka { topic: topic.into() }, encoding }
+    Destination {
+        name: Arc::from(name),
+        target: Target::Kafka { topic: topic.into(), key: router::MessageKey::Camera },
+        encoding,
+    }
 }
 
 pub fn settings(dir: &std::path::Path, bootstrap: &str, destinations: Vec<Destination>) -> RouterSettings {

@@ -84,7 +84,7 @@ fn one_run(bootstrap: &str, events: u64, batch: usize, threads: usize) -> anyhow
     let _ = std::fs::remove_dir_all(&dir);
     let dest = Destination {
         name: Arc::from("bench"),
-        target: Target::Kafka { topic: TOPIC.into() },
+        target: Target::Kafka { topic: TOPIC.into(), key: router::MessageKey::Camera },
         encoding: Encoding::Protobuf,
     };
     let settings = RouterSettings {

@@ -10,6 +10,7 @@ mod bench_support;
 pub mod console_user;
 pub mod replay;
 pub mod run;
+pub mod shared_console;
 pub mod test_cameras;
 pub mod validate;
 pub mod worker;

@@ -16,7 +16,7 @@ use crate::shutdown::watch_signals;
 use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
 use crate::wiring::cameras::{prepare_cameras, spawn_cameras};
-use crate::wiring::console::{open_console, ConsoleCameras, ConsoleDelivery, RouterReviews};
+use crate::wiring::console::{open_console, serve_console, ConsoleCameras, ConsoleDelivery, RouterReviews};
 use crate::wiring::detection::{load_model, start_detection};
 use crate::wiring::incidents_out::{self, IncidentSink, SinkOptions};
 use crate::wiring::router::router_settings;
@@ -72,7 +72,7 @@ async fn start_router(
 /// Stops delivery. After a run that analysed its files to the end, waits (up to
 /// `deadline`) for the last events to be delivered first. What is left stays in the
 /// outbox for the next start, and is said.
-async fn stop_router(router: Arc<router::Router>, drain: bool, deadline: Duration) -> anyhow::Result<()> {
+pub async fn stop_router(router: Arc<router::Router>, drain: bool, deadline: Duration) -> anyhow::Result<()> {
     let left = tokio::task::spawn_blocking(move || {
         if drain {
             router.wait_delivered(deadline);
@@ -222,6 +222,8 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
             shutdown.cancel();
         });
     }
+    // Camera status stops after the cameras, not with the signal.
+    let status_shutdown = CancellationToken::new();
     let ready = Readiness::default();
     ready.set(false);
 
@@ -255,7 +257,14 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     let (camera_workers, cameras) = prepare_cameras(&config.cameras, &doorbell, &status_events);
     // The console's database and accounts before the router: it is one of the
     // router's destinations.
-    let console = {
+    // A cluster's pipelines leave the console to the shared one (`streetwatch
+    // console`), which reads every worker's events from Kafka.
+    let console = if config.cluster.enabled {
+        if config.console.enabled {
+            tracing::info!("console: not served by a cluster worker; `streetwatch console` serves the whole cluster");
+        }
+        Ok(None)
+    } else {
         let config = config.clone();
         tokio::task::spawn_blocking(move || open_console(&config)).await.context("opening the console crashed")?
     };
@@ -300,19 +309,18 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
         let groups =
             config.cameras.iter().filter_map(|c| c.config.group.clone().map(|g| (c.config.id.clone(), g))).collect();
         let reviews = RouterReviews { router: Arc::downgrade(&router), groups };
-        match console.serve(Arc::new(health), Arc::new(reviews), shutdown.clone()).await {
-            Ok((bound, task)) => {
-                tracing::info!(address = %bound, "operator console: http://{bound}/");
-                components.spawn(async move {
-                    let _ = task.await;
-                });
-            }
-            Err(e) => {
-                tracing::error!("{e}");
-                return Ok(exit_code::RUNTIME_FAILURE);
-            }
+        if !serve_console(console, Arc::new(health), Arc::new(reviews), shutdown.clone(), &mut components).await {
+            return Ok(exit_code::RUNTIME_FAILURE);
         }
     }
+    let status_out = crate::wiring::camera_status_out::spawn(
+        &config,
+        &cameras,
+        &status_events,
+        Arc::downgrade(&incidents),
+        &status_shutdown,
+        options.stop.clone().unwrap_or_default(),
+    );
     let incidents_at_end = Arc::clone(&incidents);
     spawn_retention(&config, Arc::clone(&incidents), &shutdown, &mut components);
     if let Some(started) = options.on_started {
@@ -351,6 +359,11 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     tokio::task::spawn_blocking(move || detection.stop()).await.context("stopping the detector crashed")?;
     shutdown.cancel();
     while camera_tasks.join_next().await.is_some() {}
+    // After the cameras stopped: their last records say `stopped`.
+    status_shutdown.cancel();
+    if let Some(task) = status_out {
+        let _ = task.await;
+    }
     // Clips still waiting for their post-roll are written with what was recorded;
     // annotated videos are completed.
     tokio::task::spawn_blocking(move || {

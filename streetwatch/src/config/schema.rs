@@ -568,6 +568,18 @@ pub struct DestinationConfig {
     pub topic: Option<String>,
     #[serde(default)]
     pub encoding: Encoding,
+    /// What Kafka messages are keyed by (kind = "kafka"): `camera` keeps one camera's
+    /// events in order, `incident` one incident's (a topic of operator decisions).
+    #[serde(default)]
+    pub key: MessageKeyName,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKeyName {
+    #[default]
+    Camera,
+    Incident,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -662,6 +674,12 @@ pub struct ClusterConfig {
     pub group_id: String,
     /// How long the group waits for a silent worker before moving its cameras.
     pub session_timeout_secs: u64,
+    /// Compacted topic of camera health: key = camera id, value = `CameraStatus`
+    /// (protobuf). Workers publish each state change and a heartbeat; the shared
+    /// console reads it.
+    pub camera_status_topic: String,
+    /// How often a worker repeats every camera's status, in seconds.
+    pub heartbeat_secs: u64,
 }
 
 impl Default for ClusterConfig {
@@ -671,6 +689,8 @@ impl Default for ClusterConfig {
             assignments_topic: "streetwatch.camera-assignments".into(),
             group_id: "streetwatch-workers".into(),
             session_timeout_secs: 10,
+            camera_status_topic: "streetwatch.camera-status".into(),
+            heartbeat_secs: 5,
         }
     }
 }
@@ -695,6 +715,8 @@ pub struct ConsoleConfig {
     pub secure_cookies: bool,
     /// How long a login lasts, in hours.
     pub session_hours: u32,
+    /// The shared console of a cluster (`streetwatch console`): what it reads.
+    pub shared: SharedConsoleConfig,
 }
 
 impl Default for ConsoleConfig {
@@ -706,6 +728,36 @@ impl Default for ConsoleConfig {
             database: None,
             secure_cookies: false,
             session_hours: 12,
+            shared: SharedConsoleConfig::default(),
+        }
+    }
+}
+
+/// `[console.shared]`: one console for many workers. It reads the incidents topic
+/// (protobuf), the reviews topic and `[cluster] camera_status_topic` in its own
+/// consumer group, and publishes operator decisions to the reviews topic.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SharedConsoleConfig {
+    /// The workers' incident events, protobuf-encoded (a `kafka` destination of theirs).
+    pub incidents_topic: String,
+    /// Operator decisions (REVIEWED events, protobuf, key = incident id): written by
+    /// the console, read back by it (a rebuild) and by the other platforms.
+    pub reviews_topic: String,
+    /// The console's consumer group.
+    pub group_id: String,
+    /// A camera whose newest status is older than this shows `stale` (at least three
+    /// of its worker's heartbeat intervals are waited for in any case).
+    pub stale_after_secs: u64,
+}
+
+impl Default for SharedConsoleConfig {
+    fn default() -> Self {
+        Self {
+            incidents_topic: "streetwatch.incidents".into(),
+            reviews_topic: "streetwatch.reviews".into(),
+            group_id: "streetwatch-console".into(),
+            stale_after_secs: 15,
         }
     }
 }

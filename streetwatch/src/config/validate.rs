@@ -54,14 +54,20 @@ pub struct Camera {
 }
 
 impl Config {
-    /// Kafka topics that some destination publishes to.
+    /// Kafka topics that `run` publishes to: its destinations', and in a cluster the
+    /// camera-status topic.
     pub fn kafka_topics(&self) -> Vec<String> {
-        self.router
+        let mut topics: Vec<String> = self
+            .router
             .destinations
             .iter()
             .filter(|d| d.kind == DestinationKind::Kafka)
             .filter_map(|d| d.topic.clone())
-            .collect()
+            .collect();
+        if self.cluster.enabled {
+            topics.push(self.cluster.camera_status_topic.clone());
+        }
+        topics
     }
 }
 
@@ -211,7 +217,18 @@ pub fn validate(
             "cluster.session_timeout_secs",
             "must be between 1 and 300",
         );
+        p.check(!raw.cluster.camera_status_topic.trim().is_empty(), "cluster.camera_status_topic", "must not be empty");
+        p.check((1..=300).contains(&raw.cluster.heartbeat_secs), "cluster.heartbeat_secs", "must be between 1 and 300");
     }
+    let shared = &raw.console.shared;
+    p.check(!shared.incidents_topic.trim().is_empty(), "console.shared.incidents_topic", "must not be empty");
+    p.check(!shared.reviews_topic.trim().is_empty(), "console.shared.reviews_topic", "must not be empty");
+    p.check(!shared.group_id.trim().is_empty(), "console.shared.group_id", "must not be empty");
+    p.check(
+        (1..=3600).contains(&shared.stale_after_secs),
+        "console.shared.stale_after_secs",
+        "must be between 1 and 3600",
+    );
     for (i, d) in raw.router.destinations.iter().enumerate() {
         if d.kind == DestinationKind::Console && !raw.console.enabled {
             p.error(format!("router.destinations[{i}].kind"), "a console destination needs [console] enabled = true");

@@ -28,6 +28,30 @@ pub fn open_console(config: &Config) -> Result<Option<Arc<Console>>, ConsoleErro
     Console::open(settings).map(Some)
 }
 
+/// Serves the console until `shutdown`, its task added to `tasks`; false (logged)
+/// when it cannot listen.
+pub async fn serve_console(
+    console: Arc<Console>,
+    cameras: Arc<dyn CameraHealthSource>,
+    reviews: Arc<dyn ReviewPublisher>,
+    shutdown: tokio_util::sync::CancellationToken,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> bool {
+    match console.serve(cameras, reviews, shutdown).await {
+        Ok((bound, task)) => {
+            tracing::info!(address = %bound, "operator console: http://{bound}/");
+            tasks.spawn(async move {
+                let _ = task.await;
+            });
+            true
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            false
+        }
+    }
+}
+
 /// The router's `console` destination.
 pub struct ConsoleDelivery(pub Arc<Console>);
 
@@ -85,6 +109,7 @@ impl CameraHealthSource for ConsoleCameras {
                     fps: status.fps,
                     last_frame_ms,
                     has_thumbnail: thumbnail.is_some(),
+                    worker: None,
                 }
             })
             .collect()

@@ -395,7 +395,7 @@ fn write_error(camera: &str, what: &str, detail: &str) {
     tracing::error!(camera, "cannot write the {what}: {detail}");
 }
 
-fn camera_ref(id: &str, config: Option<&CameraConfig>) -> proto::v1::CameraRef {
+pub fn camera_ref(id: &str, config: Option<&CameraConfig>) -> proto::v1::CameraRef {
     proto::v1::CameraRef {
         camera_id: id.to_string(),
         gbt28181_code: config.and_then(|c| c.gbt28181_code.clone()).unwrap_or_default(),

@@ -2,9 +2,11 @@
 //! only place that knows about more than one of ingest, detector and router.
 
 pub mod analysis;
+pub mod camera_status_out;
 pub mod cameras;
 pub mod clips;
 pub mod console;
+pub mod console_sources;
 pub mod detection;
 #[cfg(feature = "s3")]
 pub mod evidence_s3;

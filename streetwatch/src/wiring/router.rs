@@ -12,11 +12,11 @@ use router::encoding::Encoding as WireEncoding;
 use router::kafka::sink::KafkaTuning;
 use router::outbox::OutboxSettings;
 use router::routes::Route;
-use router::{Destination, EventHandler, RouterSettings, Target};
+use router::{Destination, EventHandler, MessageKey, RouterSettings, Target};
 
 use super::analysis::zone_kind as analysis_zone_kind;
 use super::incident_proto::zone_kind as wire_zone_kind;
-use crate::config::schema::{DestinationKind, Encoding, IncidentKindName, PhaseName, SeverityName};
+use crate::config::schema::{DestinationKind, Encoding, IncidentKindName, MessageKeyName, PhaseName, SeverityName};
 use crate::config::Config;
 
 pub const LOCAL_LOG: &str = "events/incidents.jsonl";
@@ -71,7 +71,13 @@ fn configured(
             DestinationKind::Kafka => Destination {
                 name: Arc::from(d.name.as_str()),
                 // Validated: a kafka destination has a topic.
-                target: Target::Kafka { topic: d.topic.clone().unwrap_or_default() },
+                target: Target::Kafka {
+                    topic: d.topic.clone().unwrap_or_default(),
+                    key: match d.key {
+                        MessageKeyName::Camera => MessageKey::Camera,
+                        MessageKeyName::Incident => MessageKey::Incident,
+                    },
+                },
                 encoding: encoding(d.encoding),
             },
             DestinationKind::Local => local(&d.name, LOCAL_LOG),
@@ -160,4 +166,37 @@ pub fn router_settings(config: &Config, console: Option<Arc<dyn EventHandler>>) 
         },
         source: format!("/streetwatch/{}", config.service.instance),
     }
+}
+
+/// The destination name of the shared console's decisions topic.
+pub const REVIEWS: &str = "reviews";
+
+/// The shared console's router (`streetwatch console`): operator decisions go to the
+/// reviews topic (protobuf, keyed by incident id, so one incident's decisions stay in
+/// order) and to the config's own Kafka destinations by its routes (a case centre's
+/// CloudEvents topic, say). Its outbox is its own (`<data_dir>/console-outbox`):
+/// a decision survives a broker outage or a restart like an incident does.
+pub fn shared_console_router_settings(config: &Config) -> RouterSettings {
+    let mut settings = router_settings(config, None);
+    let reviews_topic = config.console.shared.reviews_topic.clone();
+    settings.destinations.retain(|d| matches!(d.target, Target::Kafka { .. }));
+    let has_reviews = settings
+        .destinations
+        .iter()
+        .any(|d| matches!(&d.target, Target::Kafka { topic, .. } if *topic == reviews_topic));
+    if !has_reviews {
+        settings.destinations.push(Destination {
+            name: Arc::from(REVIEWS),
+            target: Target::Kafka { topic: reviews_topic, key: MessageKey::Incident },
+            encoding: WireEncoding::Protobuf,
+        });
+        settings.routes.push(Route {
+            name: "reviews: every decision".into(),
+            phases: vec![pb::Phase::Reviewed as i32],
+            destinations: vec![Arc::from(REVIEWS)],
+            ..Route::default()
+        });
+    }
+    settings.outbox_dir = config.data_dir.join("console-outbox");
+    settings
 }

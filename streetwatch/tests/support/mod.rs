@@ -91,3 +91,12 @@ pub fn logged_http_address(stderr: &str) -> Option<String> {
     let rest = &stderr[start..];
     Some(rest[..rest.find('/')?].to_string())
 }
+
+/// A tansu broker on a free loopback port, and a connection to it.
+pub fn start_broker() -> (router::kafka::local_broker::LocalBroker, router::KafkaConnection) {
+    let tansu = std::env::var("STREETWATCH_TANSU").expect("STREETWATCH_TANSU (source the setup's env.sh)");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let broker = router::kafka::local_broker::LocalBroker::start(std::path::Path::new(&tansu), port).unwrap();
+    let conn = router::KafkaConnection::new(broker.bootstrap());
+    (broker, conn)
+}

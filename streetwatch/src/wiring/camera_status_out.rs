@@ -1,0 +1,131 @@
+//! A worker's cameras' health on Kafka (`[cluster] camera_status_topic`): a
+//! `CameraStatus` record, keyed by camera id, on every state change and for every
+//! camera once per heartbeat. The shared console reads it to show which worker runs
+//! each camera, and a camera whose records stopped as stale.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ingest::{CameraHandle, StatusEvent};
+use proto::Message;
+use router::kafka::state_publisher::StatePublisher;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::incidents_out::{camera_ref, IncidentSink};
+use crate::config::Config;
+
+fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// What one record needs beyond the camera's status.
+struct Reporter {
+    publisher: StatePublisher,
+    worker: String,
+    heartbeat: Duration,
+    refs: Vec<(String, proto::v1::CameraRef)>,
+    sink: Weak<IncidentSink>,
+}
+
+impl Reporter {
+    fn record(&self, status: &StatusEvent) -> proto::v1::CameraStatus {
+        let camera = self
+            .refs
+            .iter()
+            .find(|(id, _)| **id == *status.camera_id)
+            .map_or_else(|| camera_ref(&status.camera_id, None), |(_, r)| r.clone());
+        let last_frame_ms =
+            self.sink.upgrade().and_then(|s| s.camera_picture(&status.camera_id)).and_then(|p| p.last_frame_ms);
+        proto::v1::CameraStatus {
+            camera: Some(camera),
+            state: status.state as i32,
+            since_ms: unix_ms(status.since),
+            // Redacted by ingest before it reached the status.
+            last_error: status.last_error.clone().unwrap_or_default(),
+            measured_fps: status.fps,
+            worker: self.worker.clone(),
+            reported_at_ms: unix_ms(SystemTime::now()),
+            heartbeat_interval_ms: self.heartbeat.as_millis().min(u128::from(u32::MAX)) as u32,
+            last_frame_ms: last_frame_ms.unwrap_or(0),
+        }
+    }
+
+    fn send(&self, status: &StatusEvent) {
+        self.publisher.send(&status.camera_id, &self.record(status).encode_to_vec());
+    }
+}
+
+/// Starts publishing when this `run` is a cluster worker's pipeline with Kafka.
+/// Ends at `shutdown`, after a last record per camera: a worker handing its cameras
+/// over says `stopped` for them before the next worker says `streaming`. Not when
+/// `orphaned` is cancelled (the worker died): then nobody runs the cameras until
+/// the group moves them, and the silence lets the console show them stale.
+pub fn spawn(
+    config: &Config,
+    cameras: &[CameraHandle],
+    events: &broadcast::Sender<StatusEvent>,
+    sink: Weak<IncidentSink>,
+    shutdown: &CancellationToken,
+    orphaned: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !config.cluster.enabled {
+        return None;
+    }
+    let conn = config.kafka.as_ref()?;
+    let topic = &config.cluster.camera_status_topic;
+    let heartbeat = Duration::from_secs(config.cluster.heartbeat_secs);
+    let publisher = match StatePublisher::new(conn, topic, heartbeat) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("camera status will not be published: {e}");
+            return None;
+        }
+    };
+    let refs =
+        config.cameras.iter().map(|c| (c.config.id.clone(), camera_ref(&c.config.id, Some(&c.config)))).collect();
+    let reporter = Arc::new(Reporter { publisher, worker: config.service.instance.clone(), heartbeat, refs, sink });
+    let cameras: Vec<CameraHandle> = cameras.to_vec();
+    let mut changes = events.subscribe();
+    let shutdown = shutdown.clone();
+    tracing::info!(topic = %topic, every_secs = heartbeat.as_secs(), "camera status published to Kafka");
+    Some(tokio::spawn(async move {
+        let mut beat = tokio::time::interval(heartbeat);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                // The worker died: not a word more, not even the cameras stopping.
+                _ = orphaned.cancelled() => break,
+                _ = beat.tick() => {
+                    for c in &cameras {
+                        let status = c.status.borrow().clone();
+                        reporter.send(&status);
+                    }
+                }
+                change = changes.recv() => match change {
+                    Ok(status) => reporter.send(&status),
+                    // Missed changes are covered by the next heartbeat.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+        if orphaned.is_cancelled() {
+            tracing::info!("camera status: the worker is gone; no last records (its cameras show stale)");
+            return;
+        }
+        let last = Arc::clone(&reporter);
+        let cameras = cameras.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for c in &cameras {
+                let mut status = c.status.borrow().clone();
+                status.state = ingest::CameraState::Stopped;
+                status.since = SystemTime::now();
+                status.fps = 0.0;
+                last.send(&status);
+            }
+            last.publisher.flush(Duration::from_secs(3));
+        })
+        .await;
+    }))
+}

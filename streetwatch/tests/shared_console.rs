@@ -1,0 +1,334 @@
+//! The shared console (`streetwatch console`) against a real Kafka-protocol broker
+//! (tansu): incident events and camera status published to their topics appear in
+//! the console once each (duplicates and an older revision after a newer one change
+//! nothing); a camera whose heartbeat stops shows stale, then streaming under the
+//! worker that took it; an acknowledgement is read back from the reviews topic,
+//! keyed by incident id; a restart resumes where it was (an incident published
+//! while it was down appears once); a console started on an empty database rebuilds
+//! the same incidents and decisions from the topics.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use proto::v1 as pb;
+use proto::Message;
+use router::kafka::admin::{create_compacted_topic, create_topics};
+use router::kafka::assignments::{publish, read_all};
+use router::KafkaConnection;
+use support::{bin, repo_root, wait_for, Running};
+
+const INCIDENTS: &str = "test.incidents";
+const REVIEWS: &str = "test.reviews";
+const STATUS: &str = "test.camera-status";
+const PASSWORD: &str = "correct horse battery";
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn config(dir: &Path, bootstrap: &str) -> PathBuf {
+    let users = dir.join("users.toml");
+    let mut add = bin()
+        .args(["console-user", "--users-file"])
+        .arg(&users)
+        .args(["--name", "li.wei", "--role", "operator"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+    let text = format!(
+        r#"
+[service]
+instance = "console-test"
+shutdown_deadline_secs = 5
+
+[http]
+enabled = false
+
+[storage]
+data_dir = "{dir}/data"
+
+[detector]
+model = "{model}"
+
+[router.kafka]
+bootstrap_servers = "{bootstrap}"
+
+[cluster]
+enabled = true
+camera_status_topic = "{STATUS}"
+session_timeout_secs = 3
+
+[console]
+enabled = true
+listen = "127.0.0.1:0"
+users_file = "{users}"
+
+[console.shared]
+incidents_topic = "{INCIDENTS}"
+reviews_topic = "{REVIEWS}"
+group_id = "test-console"
+stale_after_secs = 2
+"#,
+        dir = dir.display(),
+        model = repo_root().join("models/yolov3-tiny-320.toml").display(),
+        users = users.display(),
+    );
+    let path = dir.join("console.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn incident(id: &str, camera: &str, phase: pb::Phase, revision: u64) -> pb::Incident {
+    pb::Incident {
+        id: id.into(),
+        kind: pb::IncidentKind::SidewalkParking as i32,
+        phase: phase as i32,
+        revision,
+        camera: Some(pb::CameraRef { camera_id: camera.into(), site: "north".into(), ..Default::default() }),
+        zone: Some(pb::ZoneRef { zone_id: "walk".into(), name: "East sidewalk".into(), ..Default::default() }),
+        started_at_ms: 1_764_000_000_000,
+        updated_at_ms: 1_764_000_000_000 + revision as i64 * 1000,
+        summary: format!("{id} revision {revision}"),
+        ..Default::default()
+    }
+}
+
+fn status(camera: &str, worker: &str, state: pb::CameraState) -> pb::CameraStatus {
+    pb::CameraStatus {
+        camera: Some(pb::CameraRef { camera_id: camera.into(), ..Default::default() }),
+        state: state as i32,
+        since_ms: now_ms(),
+        measured_fps: 1.0,
+        worker: worker.into(),
+        reported_at_ms: now_ms(),
+        heartbeat_interval_ms: 500,
+        ..Default::default()
+    }
+}
+
+fn send(conn: &KafkaConnection, topic: &str, records: &[(String, Vec<u8>)]) {
+    let records: Vec<(String, Option<Vec<u8>>)> = records.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+    publish(conn, topic, &records, Duration::from_secs(10)).unwrap();
+}
+
+fn send_incidents(conn: &KafkaConnection, events: &[pb::Incident]) {
+    let records: Vec<(String, Vec<u8>)> =
+        events.iter().map(|e| (e.camera.as_ref().unwrap().camera_id.clone(), e.encode_to_vec())).collect();
+    send(conn, INCIDENTS, &records);
+}
+
+/// One HTTP/1.1 request: (status, lower-cased headers, body).
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    s.write_all(req.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head.to_lowercase(), body.to_string())
+}
+
+struct Session {
+    addr: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    fn login(addr: &str) -> Session {
+        let form = format!("username=li.wei&password={}", PASSWORD.replace(' ', "+"));
+        let (status, head, _) =
+            http(addr, "POST", "/login", &[("Content-Type", "application/x-www-form-urlencoded")], &form);
+        assert_eq!(status, 303, "login refused: {head}");
+        let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_string();
+        let mut s = Session { addr: addr.to_string(), cookie, csrf: String::new() };
+        s.csrf = s.get("/api/me")["csrf_token"].as_str().unwrap().to_string();
+        s
+    }
+
+    fn get(&self, path: &str) -> serde_json::Value {
+        let (status, _, body) = http(&self.addr, "GET", path, &[("Cookie", &self.cookie)], "");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    fn review(&self, id: &str, action: &str) -> u16 {
+        let body = serde_json::json!({ "action": action, "note": "" }).to_string();
+        let headers =
+            [("Cookie", self.cookie.as_str()), ("X-CSRF-Token", &self.csrf), ("Content-Type", "application/json")];
+        http(&self.addr, "POST", &format!("/api/incidents/{id}/review"), &headers, &body).0
+    }
+
+    /// id → (revision, review state, summary) of every incident in the feed.
+    fn incidents(&self) -> Vec<(String, i64, String, String)> {
+        let page = self.get("/api/incidents?limit=500");
+        let mut out: Vec<_> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let s = |k: &str| i[k].as_str().unwrap().to_string();
+                (s("id"), i["revision"].as_i64().unwrap(), s("review"), s("summary"))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn camera(&self, id: &str) -> Option<(String, String)> {
+        let cams = self.get("/api/cameras");
+        cams["cameras"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| (c["state"].as_str().unwrap().to_string(), c["worker"].as_str().unwrap_or_default().to_string()))
+    }
+}
+
+fn start_console(config: &Path) -> (Running, String) {
+    let mut cmd = bin();
+    cmd.args(["console", "--config"]).arg(config);
+    let mut console = Running::spawn(cmd);
+    let started = std::time::Instant::now();
+    loop {
+        let log = console.stderr();
+        if let Some(at) = log.find("operator console: http://") {
+            let addr = log[at + "operator console: http://".len()..].split('/').next().unwrap().to_string();
+            return (console, addr);
+        }
+        let exited = console.child.try_wait().unwrap();
+        if exited.is_some() || started.elapsed() > Duration::from_secs(30) {
+            // The log reader may still be behind the process.
+            std::thread::sleep(Duration::from_millis(300));
+            panic!("no console ({exited:?}):\n{}", console.stderr());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_shared_console_reads_the_cluster_and_rebuilds_from_the_topics() {
+    let (broker, conn) = support::start_broker();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        create_topics(&conn, &[INCIDENTS], 3, Duration::from_secs(10)).await.unwrap();
+        create_topics(&conn, &[REVIEWS], 2, Duration::from_secs(10)).await.unwrap();
+        create_compacted_topic(&conn, STATUS, 2, Duration::from_secs(10)).await.unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &broker.bootstrap());
+
+    // Two workers' events, delivered at least once: duplicates, and an older revision
+    // after a newer one.
+    let (a, b) = ("0190aaaa-0000-7000-8000-000000000001", "0190aaaa-0000-7000-8000-000000000002");
+    send_incidents(
+        &conn,
+        &[
+            incident(a, "cam-1", pb::Phase::Started, 1),
+            incident(a, "cam-1", pb::Phase::Updated, 2),
+            incident(b, "cam-2", pb::Phase::Started, 1),
+            incident(a, "cam-1", pb::Phase::Updated, 2),
+            incident(a, "cam-1", pb::Phase::Started, 1),
+        ],
+    );
+
+    let (mut console, addr) = start_console(&config);
+    let op = Session::login(&addr);
+    let shown = wait_for("both incidents in the console", Duration::from_secs(20), || {
+        let list = op.incidents();
+        (list.len() == 2).then_some(list)
+    });
+    println!("shown: {shown:?}");
+    assert_eq!(shown[0], (a.to_string(), 2, "new".to_string(), format!("{a} revision 2")), "newest revision kept");
+    assert_eq!(shown[1].0, b);
+
+    // Camera health from the status topic: streaming while its worker's heartbeat
+    // goes on, stale once it stops, then streaming under the worker that took it.
+    let beating = Arc::new(AtomicBool::new(true));
+    let heart = {
+        let (conn, beating) = (conn.clone(), Arc::clone(&beating));
+        std::thread::spawn(move || {
+            while beating.load(Ordering::SeqCst) {
+                let beat = status("cam-1", "worker-1", pb::CameraState::Streaming).encode_to_vec();
+                send(&conn, STATUS, &[("cam-1".into(), beat)]);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    wait_for("cam-1 streaming under worker-1", Duration::from_secs(10), || {
+        (op.camera("cam-1") == Some(("streaming".into(), "worker-1".into()))).then_some(())
+    });
+    beating.store(false, Ordering::SeqCst);
+    heart.join().unwrap();
+    wait_for("cam-1 to show stale", Duration::from_secs(10), || {
+        (op.camera("cam-1").map(|c| c.0).as_deref() == Some("stale")).then_some(())
+    });
+    send(&conn, STATUS, &[("cam-1".into(), status("cam-1", "worker-2", pb::CameraState::Streaming).encode_to_vec())]);
+    wait_for("cam-1 streaming under worker-2", Duration::from_secs(10), || {
+        (op.camera("cam-1") == Some(("streaming".into(), "worker-2".into()))).then_some(())
+    });
+
+    // A decision goes out on the reviews topic, keyed by the incident.
+    assert_eq!(op.review(a, "acknowledge"), 200);
+    let decision = wait_for("the decision on the reviews topic", Duration::from_secs(20), || {
+        let all = read_all(&conn, REVIEWS, Duration::from_secs(5)).ok()?;
+        all.get(a).map(|body| pb::Incident::decode(body.as_slice()).unwrap())
+    });
+    let review = decision.review.clone().unwrap();
+    assert_eq!(decision.phase, pb::Phase::Reviewed as i32);
+    assert_eq!(review.action, pb::ReviewAction::Acknowledged as i32);
+    assert_eq!(review.operator, "li.wei");
+
+    // A restart resumes: an incident published while the console was down shows once.
+    console.signal("TERM");
+    assert_eq!(console.wait_exit(Duration::from_secs(20)), 0, "{}", console.stderr());
+    let c = "0190aaaa-0000-7000-8000-000000000003";
+    send_incidents(&conn, &[incident(c, "cam-2", pb::Phase::Started, 1)]);
+    let (mut console, addr) = start_console(&config);
+    let op = Session::login(&addr);
+    let before_rebuild = wait_for("three incidents after the restart", Duration::from_secs(20), || {
+        let list = op.incidents();
+        (list.len() == 3).then_some(list)
+    });
+    assert_eq!(before_rebuild[0].2, "acknowledged");
+    console.signal("TERM");
+    assert_eq!(console.wait_exit(Duration::from_secs(20)), 0, "{}", console.stderr());
+
+    // Rebuild: the database deleted, the same incidents and decisions come back.
+    let db = dir.path().join("data/console");
+    std::fs::remove_dir_all(&db).unwrap();
+    let (console, addr) = start_console(&config);
+    let op = Session::login(&addr);
+    let rebuilt = wait_for("the rebuilt feed", Duration::from_secs(30), || {
+        let list = op.incidents();
+        (list == before_rebuild).then_some(list)
+    });
+    println!("rebuilt: {rebuilt:?}");
+    let timeline = op.get(&format!("/api/incidents/{a}"))["timeline"].as_array().unwrap().len();
+    assert_eq!(timeline, 3, "STARTED, UPDATED and the decision, each once");
+    wait_for("cam-1's status rebuilt", Duration::from_secs(10), || {
+        (op.camera("cam-1").map(|c| c.1).as_deref() == Some("worker-2")).then_some(())
+    });
+    let log = console.stderr();
+    assert!(!log.contains("panicked"), "{log}");
+    drop(console);
+    drop(broker);
+}
