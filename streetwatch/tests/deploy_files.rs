@@ -68,7 +68,8 @@ fn kubernetes_manifests_match_the_kubernetes_api_schemas() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "kubernetes-validate failed:\n{text}");
     assert!(!text.contains("ERROR") && !text.contains("WARN"), "{text}");
-    assert_eq!(text.matches(" passed for resource ").count(), checked.len(), "{text}");
+    let documents: usize = checked.iter().map(|f| 1 + read(f).matches("\n---\n").count()).sum();
+    assert_eq!(text.matches(" passed for resource ").count(), documents, "{text}");
     // The ServiceMonitor is the Prometheus operator's resource, not in the API
     // schemas: its selector must pick the Service, and its port be the Service's.
     let monitor = read(&k8s("servicemonitor.yaml"));
@@ -83,20 +84,23 @@ fn kubernetes_manifests_match_the_kubernetes_api_schemas() {
 }
 
 #[test]
-fn the_configmap_config_loads_with_the_deployment_environment() {
+fn the_configmap_config_loads_with_the_pods_environment() {
     let configmap = read(&k8s("configmap.yaml"));
     let text = block_scalar(&configmap, "streetwatch.toml");
     // The image's paths, mapped to this checkout and cache.
     let text = text
         .replace("/opt/streetwatch/models/", &format!("{}/models/", repo().display()))
         .replace("/var/cache/streetwatch/models", &cache().join("models").display().to_string());
-    // What the Deployment sets: POD_NAME from the downward API, the rest from the Secret.
+    // What the pods set: POD_NAME (downward API, or fixed), the rest from the Secret.
     let secret = read(&k8s("secret.yaml"));
     for var in ["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "CAMERA_USER", "CAMERA_PASSWORD"] {
         assert!(secret.contains(&format!("{var}:")), "secret.yaml lacks {var}");
     }
-    let deployment = read(&k8s("deployment.yaml"));
-    assert!(deployment.contains("name: POD_NAME") && deployment.contains("secretRef: {name: streetwatch}"));
+    let workers = read(&k8s("statefulset.yaml"));
+    let console = read(&k8s("console.yaml"));
+    for manifest in [&workers, &console] {
+        assert!(manifest.contains("name: POD_NAME") && manifest.contains("secretRef: {name: streetwatch}"));
+    }
     // One test in this file touches the environment, so no other thread reads it.
     for (var, value) in [
         ("POD_NAME", "streetwatch-worker-0"),
@@ -113,8 +117,45 @@ fn the_configmap_config_loads_with_the_deployment_environment() {
     assert!(!config.cameras.is_empty(), "`streetwatch assign` publishes the ConfigMap's cameras");
     // The probes and the scrape annotations point at the config's HTTP port.
     let port = config.http_listen.expect("the workers serve /metrics and the probes").port();
-    assert!(deployment.contains(&format!("containerPort: {port}")), "deployment port is not http.listen's {port}");
-    assert!(deployment.contains(&format!("prometheus.io/port: \"{port}\"")));
+    for manifest in [&workers, &console] {
+        assert!(manifest.contains(&format!("containerPort: {port}")), "a container port is not http.listen's {port}");
+        assert!(manifest.contains(&format!("prometheus.io/port: \"{port}\"")));
+    }
+    // The shared console reads the workers' protobuf incidents.
+    let shared = &config.console.shared;
+    assert!(config.console.enabled, "the console Deployment serves [console]");
+    let source =
+        config.router.destinations.iter().find(|d| d.topic.as_deref() == Some(shared.incidents_topic.as_str()));
+    let source = source.unwrap_or_else(|| panic!("no worker destination writes {}", shared.incidents_topic));
+    assert_eq!(source.encoding, streetwatch::config::schema::Encoding::Protobuf, "the console reads protobuf");
+    let console_port = config.console_listen.expect("console.listen").port();
+    assert!(console.contains(&format!("{{name: http, containerPort: {console_port}}}")), "{console}");
+    // What is accepted must outlive the pod: the data directory is each worker's own
+    // claim and the console's claim, never an emptyDir.
+    let data_dir = config.data_dir.display().to_string();
+    for manifest in [&workers, &console] {
+        assert!(
+            manifest.contains(&format!("{{name: data, mountPath: {data_dir}}}")),
+            "data_dir {data_dir} not mounted"
+        );
+        assert!(manifest.contains("ephemeral-storage:"), "resource requests name ephemeral storage");
+    }
+    assert!(workers.contains("kind: StatefulSet") && workers.contains("volumeClaimTemplates:"));
+    assert!(
+        workers.contains("  volumeClaimTemplates:\n    - metadata:\n        name: data\n"),
+        "the claim template is the data volume"
+    );
+    assert!(console.contains("persistentVolumeClaim: {claimName: streetwatch-console}"));
+    assert!(console.contains("kind: PersistentVolumeClaim\nmetadata:\n  name: streetwatch-console\n"));
+    assert!(!workers.contains("name: data\n          emptyDir") && !console.contains("name: data\n          emptyDir"));
+    // The image the manifests name is the Containerfile's: same paths.
+    let containerfile = read(&repo().join("deploy/Containerfile"));
+    for path in
+        ["/opt/streetwatch/lib/libonnxruntime.so.1.32.0", "/opt/streetwatch/models/", "/var/cache/streetwatch/models"]
+    {
+        assert!(containerfile.contains(path), "deploy/Containerfile does not provide {path}");
+    }
+    assert!(workers.contains("/opt/streetwatch/lib/libonnxruntime.so.1.32.0"));
 }
 
 #[test]
