@@ -19,6 +19,9 @@ pub struct CameraHealth {
     pub has_thumbnail: bool,
     /// The worker running the camera (shared console); None in a single process.
     pub worker: Option<String>,
+    /// Where the camera is (districts are made of sites and grids).
+    pub site: String,
+    pub grid: String,
 }
 
 pub trait CameraHealthSource: Send + Sync {
@@ -80,6 +83,8 @@ impl CameraHealthSource for PublishedCameras {
                     last_frame_ms: Some(r.last_frame_ms).filter(|t| *t > 0),
                     has_thumbnail: false,
                     worker: Some(r.worker).filter(|w| !w.is_empty()),
+                    site: r.site,
+                    grid: r.grid,
                 }
             })
             .collect()

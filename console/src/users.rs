@@ -7,6 +7,10 @@
 //! name = "duty-officer"
 //! role = "operator"
 //! password_hash = "$argon2id$v=19$m=19456,t=2,p=1$..."
+//! # Optional: a district. The account then sees only incidents, cameras and
+//! # evidence of these sites or grids (either matches); without both, everything.
+//! sites = ["old-town"]
+//! grids = ["g-0402"]
 //! ```
 
 use std::collections::BTreeMap;
@@ -55,6 +59,36 @@ pub struct UserEntry {
     pub name: String,
     pub role: Role,
     pub password_hash: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grids: Vec<String>,
+}
+
+/// What part of the city an account may see: incidents and cameras of these sites
+/// or grids. Empty lists (both): the whole city.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct District {
+    pub sites: Vec<String>,
+    pub grids: Vec<String>,
+    /// An account no longer in the users file sees nothing.
+    pub nothing: bool,
+}
+
+impl District {
+    pub fn is_whole_city(&self) -> bool {
+        !self.nothing && self.sites.is_empty() && self.grids.is_empty()
+    }
+
+    /// Whether a place (an incident's or a camera's site and grid) is in it.
+    pub fn allows(&self, site: &str, grid: &str) -> bool {
+        if self.nothing {
+            return false;
+        }
+        self.is_whole_city()
+            || (!site.is_empty() && self.sites.iter().any(|s| s == site))
+            || (!grid.is_empty() && self.grids.iter().any(|g| g == grid))
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -126,6 +160,14 @@ impl Users {
         self.by_name.get(name).map(|u| u.role)
     }
 
+    /// The account's district (nothing at all for an unknown name).
+    pub fn district_of(&self, name: &str) -> District {
+        match self.by_name.get(name) {
+            Some(u) => District { sites: u.sites.clone(), grids: u.grids.clone(), nothing: false },
+            None => District { nothing: true, ..District::default() },
+        }
+    }
+
     /// The account's role when the password is right. Slow on purpose (argon2id):
     /// run it off the async workers. An unknown name costs the same as a wrong
     /// password, so timing does not tell which names exist.
@@ -163,8 +205,36 @@ pub fn hash_password(password: &str) -> Result<String, String> {
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
 }
 
-/// Adds the account to the file, or replaces its role and password; creates the
-/// file when missing. Written to a temporary file first, then renamed.
+/// Limits an existing account to a district (empty lists: the whole city).
+pub fn set_district(path: &Path, name: &str, sites: &[String], grids: &[String]) -> Result<(), ConsoleError> {
+    let text = std::fs::read_to_string(path).map_err(|e| users_error(path, format!("cannot read: {e}")))?;
+    let mut file: UsersFile = toml::from_str(&text).map_err(|e| users_error(path, e.to_string()))?;
+    let entry = file
+        .user
+        .iter_mut()
+        .find(|u| u.name == name)
+        .ok_or_else(|| users_error(path, format!("no account `{name}`")))?;
+    entry.sites = sites.to_vec();
+    entry.grids = grids.to_vec();
+    write_users(path, &file)
+}
+
+fn write_users(path: &Path, file: &UsersFile) -> Result<(), ConsoleError> {
+    let body = toml::to_string(file).map_err(|e| users_error(path, e.to_string()))?;
+    let text =
+        format!("# streetwatch console accounts (argon2id hashes); edit with `streetwatch console-user`.\n{body}");
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| users_error(path, format!("cannot create its folder: {e}")))?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| restrict_permissions(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| users_error(path, format!("cannot write: {e}")))
+}
+
+/// Adds the account to the file, or replaces its role and password (its district
+/// stays); creates the file when missing. Written to a temporary file first, then renamed.
 pub fn upsert_user(path: &Path, name: &str, role: Role, password: &str) -> Result<(), ConsoleError> {
     if !valid_name(name) {
         return Err(users_error(path, format!("name `{name}`: 1-64 characters of letters, digits, - _ . @")));
@@ -183,19 +253,15 @@ pub fn upsert_user(path: &Path, name: &str, role: Role, password: &str) -> Resul
             u.role = role;
             u.password_hash = password_hash;
         }
-        None => file.user.push(UserEntry { name: name.to_string(), role, password_hash }),
+        None => file.user.push(UserEntry {
+            name: name.to_string(),
+            role,
+            password_hash,
+            sites: Vec::new(),
+            grids: Vec::new(),
+        }),
     }
-    let body = toml::to_string(&file).map_err(|e| users_error(path, e.to_string()))?;
-    let text =
-        format!("# streetwatch console accounts (argon2id hashes); edit with `streetwatch console-user`.\n{body}");
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| users_error(path, format!("cannot create its folder: {e}")))?;
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| restrict_permissions(&tmp))
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| users_error(path, format!("cannot write: {e}")))
+    write_users(path, &file)
 }
 
 #[cfg(unix)]
@@ -234,6 +300,16 @@ mod tests {
         assert_eq!(users.verify("ana", "correct horse battery"), None);
         assert_eq!(users.verify("ana", "a new long password"), Some(Role::Admin));
         assert!(upsert_user(&path, "ana", Role::Admin, "short").is_err());
+    }
+
+    #[test]
+    fn a_district_allows_its_sites_or_grids_only() {
+        let d = District { sites: vec!["north".into()], grids: vec!["g2".into()], nothing: false };
+        assert!(d.allows("north", "") && d.allows("", "g2") && d.allows("south", "g2"));
+        assert!(!d.allows("south", "g1") && !d.allows("", ""));
+        assert!(District::default().allows("", "") && District::default().is_whole_city());
+        let gone = District { nothing: true, ..District::default() };
+        assert!(!gone.allows("north", "g2") && !gone.is_whole_city());
     }
 
     #[test]

@@ -357,3 +357,35 @@ async fn the_live_feed_catches_up_after_a_reconnect_and_a_restart_keeps_everythi
     assert_eq!((one["phase"].as_str(), one["revision"].as_i64()), (Some("ended"), Some(2)));
     f.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_district_viewer_gets_only_its_districts_live_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    upsert_user(&users, "ops", Role::Operator, "operator-password").unwrap();
+    upsert_user(&users, "north", Role::Viewer, "viewer-password!").unwrap();
+    console::users::set_district(&users, "north", &[], &["g-north".to_string()]).unwrap();
+    let f = start(dir).await;
+    let in_grid = |n: u32, grid: &str| {
+        let mut e = event(n, pb::Phase::Started, 1);
+        e.camera.as_mut().unwrap().grid = grid.into();
+        e
+    };
+    // Caught up after a reconnect and live: the other grid's incidents never arrive.
+    f.console.apply(&[in_grid(1, "g-south"), in_grid(2, "g-north")]).unwrap();
+    let viewer = login(f.addr, "north", "viewer-password!").await;
+    let mut feed = open_feed(f.addr, &viewer.0, Some(0), 0).await;
+    assert_eq!(read_events(&mut feed, 1).await[0].1, in_grid(2, "g-north").id);
+    f.console.apply(&[in_grid(3, "g-south")]).unwrap();
+    f.console.apply(&[in_grid(4, "g-north")]).unwrap();
+    assert_eq!(read_events(&mut feed, 1).await[0].1, in_grid(4, "g-north").id, "the south incident was skipped");
+    let page = http(f.addr, "GET", "/api/incidents", &[("Cookie", &viewer.0)], "").await.json();
+    let ids: Vec<&str> = page["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [in_grid(4, "g-north").id.as_str(), in_grid(2, "g-north").id.as_str()]);
+    // The whole city's operator sees all four.
+    let ops = login(f.addr, "ops", "operator-password").await;
+    let page = http(f.addr, "GET", "/api/incidents", &[("Cookie", &ops.0)], "").await.json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 4);
+    drop(feed);
+    f.stop().await;
+}

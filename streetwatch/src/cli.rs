@@ -145,6 +145,12 @@ pub struct ConsoleUserArgs {
     /// viewer (watch), operator (also acknowledge/dismiss/resolve), admin (also the audit log).
     #[arg(long, value_parser = ["viewer", "operator", "admin"])]
     pub role: String,
+    /// Limit the account to these sites (repeat the flag); with --grid, either matches.
+    #[arg(long = "site")]
+    pub sites: Vec<String>,
+    /// Limit the account to these grids (repeat the flag).
+    #[arg(long = "grid")]
+    pub grids: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -33,17 +33,26 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
+/// The site a test camera is at: cam-1 in the north district, the others south.
+fn site_of(camera: &str) -> &'static str {
+    if camera == "cam-1" {
+        "north"
+    } else {
+        "south"
+    }
+}
+
 fn config(dir: &Path, bootstrap: &str) -> PathBuf {
     let users = dir.join("users.toml");
-    let mut add = bin()
-        .args(["console-user", "--users-file"])
-        .arg(&users)
-        .args(["--name", "li.wei", "--role", "operator"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    assert!(add.wait().unwrap().success());
+    // An operator for the whole city, a viewer for the north district only.
+    for args in
+        [&["--name", "li.wei", "--role", "operator"][..], &["--name", "zhang", "--role", "viewer", "--site", "north"]]
+    {
+        let mut add =
+            bin().args(["console-user", "--users-file"]).arg(&users).args(args).stdin(Stdio::piped()).spawn().unwrap();
+        add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+        assert!(add.wait().unwrap().success());
+    }
     let text = format!(
         r#"
 [service]
@@ -93,7 +102,7 @@ fn incident(id: &str, camera: &str, phase: pb::Phase, revision: u64) -> pb::Inci
         kind: pb::IncidentKind::SidewalkParking as i32,
         phase: phase as i32,
         revision,
-        camera: Some(pb::CameraRef { camera_id: camera.into(), site: "north".into(), ..Default::default() }),
+        camera: Some(pb::CameraRef { camera_id: camera.into(), site: site_of(camera).into(), ..Default::default() }),
         zone: Some(pb::ZoneRef { zone_id: "walk".into(), name: "East sidewalk".into(), ..Default::default() }),
         started_at_ms: 1_764_000_000_000,
         updated_at_ms: 1_764_000_000_000 + revision as i64 * 1000,
@@ -104,7 +113,7 @@ fn incident(id: &str, camera: &str, phase: pb::Phase, revision: u64) -> pb::Inci
 
 fn status(camera: &str, worker: &str, state: pb::CameraState) -> pb::CameraStatus {
     pb::CameraStatus {
-        camera: Some(pb::CameraRef { camera_id: camera.into(), ..Default::default() }),
+        camera: Some(pb::CameraRef { camera_id: camera.into(), site: site_of(camera).into(), ..Default::default() }),
         state: state as i32,
         since_ms: now_ms(),
         measured_fps: 1.0,
@@ -152,7 +161,11 @@ struct Session {
 
 impl Session {
     fn login(addr: &str) -> Session {
-        let form = format!("username=li.wei&password={}", PASSWORD.replace(' ', "+"));
+        Session::login_as(addr, "li.wei")
+    }
+
+    fn login_as(addr: &str, name: &str) -> Session {
+        let form = format!("username={name}&password={}", PASSWORD.replace(' ', "+"));
         let (status, head, _) =
             http(addr, "POST", "/login", &[("Content-Type", "application/x-www-form-urlencoded")], &form);
         assert_eq!(status, 303, "login refused: {head}");
@@ -164,9 +177,14 @@ impl Session {
     }
 
     fn get(&self, path: &str) -> serde_json::Value {
-        let (status, _, body) = http(&self.addr, "GET", path, &[("Cookie", &self.cookie)], "");
+        let (status, body) = self.status_of(path);
         assert_eq!(status, 200, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap()
+    }
+
+    fn status_of(&self, path: &str) -> (u16, String) {
+        let (status, _, body) = http(&self.addr, "GET", path, &[("Cookie", &self.cookie)], "");
+        (status, body)
     }
 
     fn review(&self, id: &str, action: &str) -> u16 {
@@ -285,6 +303,26 @@ fn the_shared_console_reads_the_cluster_and_rebuilds_from_the_topics() {
     wait_for("cam-1 streaming under worker-2", Duration::from_secs(10), || {
         (op.camera("cam-1") == Some(("streaming".into(), "worker-2".into()))).then_some(())
     });
+
+    // A district: the north viewer sees cam-1's incident and camera only; the south
+    // incident's detail and evidence are answered as if it did not exist.
+    send(&conn, STATUS, &[("cam-2".into(), status("cam-2", "worker-1", pb::CameraState::Streaming).encode_to_vec())]);
+    wait_for("cam-2's status", Duration::from_secs(10), || op.camera("cam-2"));
+    let north = Session::login_as(&addr, "zhang");
+    let seen: Vec<String> = north.incidents().into_iter().map(|i| i.0).collect();
+    assert_eq!(seen, [a.to_string()], "the north viewer's feed");
+    assert_eq!(north.status_of(&format!("/api/incidents/{a}")).0, 200);
+    for path in [
+        format!("/api/incidents/{b}"),
+        format!("/evidence/incidents/{b}/snapshot.jpg"),
+        format!("/evidence/incidents/{b}/clip.mp4"),
+        "/evidence/cameras/cam-2/thumbnail.jpg".to_string(),
+    ] {
+        assert_eq!(north.status_of(&path).0, 404, "{path} for the north viewer");
+    }
+    assert!(north.camera("cam-2").is_none() && north.camera("cam-1").is_some(), "the north viewer's cameras");
+    let filters = north.get("/api/filters");
+    assert_eq!(filters["cameras"], serde_json::json!(["cam-1"]), "{filters}");
 
     // A decision goes out on the reviews topic, keyed by the incident.
     assert_eq!(op.review(a, "acknowledge"), 200);

@@ -43,7 +43,7 @@ fn non_empty(v: Option<String>) -> Option<String> {
 /// A page of the feed, newest first, filtered; `before` continues from the last page.
 pub async fn incidents(
     State(state): State<Shared>,
-    _authed: Authed,
+    authed: Authed,
     Query(q): Query<FeedQuery>,
 ) -> Result<Json<crate::store::Page>, ApiError> {
     let filter = FeedFilter {
@@ -55,7 +55,8 @@ pub async fn incidents(
     let before = non_empty(q.before);
     let limit = q.limit.unwrap_or(50);
     let console = Arc::clone(&state.console);
-    let page = tokio::task::spawn_blocking(move || console.store.page(&filter, before.as_deref(), limit))
+    let district = authed.district;
+    let page = tokio::task::spawn_blocking(move || console.store.page(&filter, &district, before.as_deref(), limit))
         .await
         .map_err(ApiError::internal)?;
     page.map(Json).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))
@@ -63,12 +64,12 @@ pub async fn incidents(
 
 pub async fn incident(
     State(state): State<Shared>,
-    _authed: Authed,
+    authed: Authed,
     Path(id): Path<String>,
 ) -> Result<Json<crate::store::IncidentDetail>, ApiError> {
     match state.console.store.detail(&id).map_err(ApiError::internal)? {
-        Some(d) => Ok(Json(d)),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no incident `{id}`"))),
+        Some(d) if authed.sees(&d.incident) => Ok(Json(d)),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no incident `{id}`"))),
     }
 }
 
@@ -90,6 +91,7 @@ pub async fn review(
 ) -> Result<Json<Value>, ApiError> {
     authed.require(Role::Operator)?;
     authed.check_csrf(&headers)?;
+    authed.visible_incident(&state, &id)?;
     let action = ReviewAction::parse(&req.action).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -124,9 +126,9 @@ pub async fn review(
 }
 
 /// The feed's filter choices: kinds, the cameras configured or seen, zones seen.
-pub async fn filters(State(state): State<Shared>, _authed: Authed) -> Result<Json<Value>, ApiError> {
-    let (mut cameras, zones) = state.console.store.filter_choices().map_err(ApiError::internal)?;
-    for c in state.cameras.cameras() {
+pub async fn filters(State(state): State<Shared>, authed: Authed) -> Result<Json<Value>, ApiError> {
+    let (mut cameras, zones) = state.console.store.filter_choices(&authed.district).map_err(ApiError::internal)?;
+    for c in state.cameras.cameras().into_iter().filter(|c| authed.sees_camera(c)) {
         if !cameras.contains(&c.id) {
             cameras.push(c.id);
         }
@@ -141,8 +143,9 @@ pub async fn filters(State(state): State<Shared>, _authed: Authed) -> Result<Jso
     })))
 }
 
-pub async fn cameras(State(state): State<Shared>, _authed: Authed) -> Json<Value> {
-    Json(json!({ "cameras": state.cameras.cameras(), "now_ms": crate::store::now_ms() }))
+pub async fn cameras(State(state): State<Shared>, authed: Authed) -> Json<Value> {
+    let cameras: Vec<_> = state.cameras.cameras().into_iter().filter(|c| authed.sees_camera(c)).collect();
+    Json(json!({ "cameras": cameras, "now_ms": crate::store::now_ms() }))
 }
 
 #[derive(Deserialize)]

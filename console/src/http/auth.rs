@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{ApiError, Shared};
-use crate::store::{now_ms, AuditEntry, Session};
-use crate::users::Role;
+use crate::store::{now_ms, AuditEntry, IncidentRow, Session};
+use crate::users::{District, Role};
 
 pub const COOKIE: &str = "sw_session";
 /// After this many failed logins for one account within `THROTTLE_WINDOW`, further
@@ -49,6 +49,8 @@ pub fn session_of(state: &Shared, headers: &HeaderMap) -> Option<(String, Sessio
 /// A logged-in request.
 pub struct Authed {
     pub session: Session,
+    /// What the account may see (its district in the users file).
+    pub district: District,
     /// The cookie's token (to look the session up again: the live feed does).
     pub token: String,
     pub remote: String,
@@ -72,6 +74,25 @@ impl Authed {
         } else {
             Err(ApiError::new(StatusCode::FORBIDDEN, "missing or wrong CSRF token; reload the page"))
         }
+    }
+
+    /// Whether the account's district covers this incident. Outside it, an incident
+    /// is answered as if it did not exist (404), so its existence does not leak.
+    pub fn sees(&self, row: &IncidentRow) -> bool {
+        self.district.allows(&row.site, &row.grid)
+    }
+
+    /// The incident when it exists and the account may see it.
+    pub fn visible_incident(&self, state: &Shared, id: &str) -> Result<IncidentRow, ApiError> {
+        match state.console.store.incident(id).map_err(ApiError::internal)? {
+            Some(row) if self.sees(&row) => Ok(row),
+            _ => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no incident `{id}`"))),
+        }
+    }
+
+    /// Whether the account's district covers this camera.
+    pub fn sees_camera(&self, camera: &crate::health::CameraHealth) -> bool {
+        self.district.allows(&camera.site, &camera.grid)
     }
 
     pub fn audit(&self, action: &str, target: &str, detail: &str) -> AuditEntry {
@@ -100,7 +121,10 @@ impl FromRequestParts<Shared> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
         match session_of(state, &parts.headers) {
-            Some((token, session)) => Ok(Authed { session, token, remote: remote_of(parts) }),
+            Some((token, session)) => {
+                let district = state.console.users.district_of(&session.user);
+                Ok(Authed { session, district, token, remote: remote_of(parts) })
+            }
             None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "log in first")),
         }
     }

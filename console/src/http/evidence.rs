@@ -93,7 +93,10 @@ enum Which {
     Clip,
 }
 
-async fn incident_file(state: Shared, id: String, which: Which, headers: HeaderMap) -> Response {
+async fn incident_file(state: Shared, authed: Authed, id: String, which: Which, headers: HeaderMap) -> Response {
+    if let Err(e) = authed.visible_incident(&state, &id) {
+        return e.into_response();
+    }
     let evidence = match state.console.store.evidence(&id) {
         Ok(Some(e)) => e,
         Ok(None) => return ApiError::new(StatusCode::NOT_FOUND, format!("no incident `{id}`")).into_response(),
@@ -113,24 +116,20 @@ async fn incident_file(state: Shared, id: String, which: Which, headers: HeaderM
 
 pub async fn snapshot(
     State(state): State<Shared>,
-    _authed: Authed,
+    authed: Authed,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    incident_file(state, id, Which::Snapshot, headers).await
+    incident_file(state, authed, id, Which::Snapshot, headers).await
 }
 
-pub async fn clip(
-    State(state): State<Shared>,
-    _authed: Authed,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    incident_file(state, id, Which::Clip, headers).await
+pub async fn clip(State(state): State<Shared>, authed: Authed, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    incident_file(state, authed, id, Which::Clip, headers).await
 }
 
-pub async fn thumbnail(State(state): State<Shared>, _authed: Authed, Path(id): Path<String>) -> Response {
-    match state.cameras.thumbnail(&id) {
+pub async fn thumbnail(State(state): State<Shared>, authed: Authed, Path(id): Path<String>) -> Response {
+    let visible = state.cameras.cameras().iter().any(|c| c.id == id && authed.sees_camera(c));
+    match state.cameras.thumbnail(&id).filter(|_| visible) {
         Some(jpeg) => {
             ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, no-store")], jpeg).into_response()
         }

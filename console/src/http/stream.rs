@@ -50,6 +50,8 @@ struct Feed {
     token: String,
     check: tokio::time::Interval,
     _client: ClientGauge,
+    /// Who reads it: another district's incidents are not sent.
+    authed: Authed,
 }
 
 impl Feed {
@@ -91,7 +93,7 @@ pub async fn feed(
         if missed.len() > CATCH_UP_LIMIT {
             backlog.push_back(resync_event());
         } else {
-            backlog.extend(missed.iter().map(incident_event));
+            backlog.extend(missed.iter().filter(|r| authed.sees(r)).map(incident_event));
         }
     }
     let mut check = tokio::time::interval(SESSION_CHECK);
@@ -101,7 +103,8 @@ pub async fn feed(
         rx,
         shutdown: state.shutdown.clone(),
         state: Arc::clone(&state),
-        token: authed.token,
+        token: authed.token.clone(),
+        authed,
         check,
         _client: ClientGauge::new(),
     };
@@ -119,7 +122,11 @@ pub async fn feed(
                         return None;
                     }
                 }
-                next = feed.rx.recv() => break next,
+                next = feed.rx.recv() => match next {
+                    // Another district's incident: not for this account.
+                    Ok(row) if !feed.authed.sees(&row) => continue,
+                    next => break next,
+                },
             }
         };
         match next {

@@ -8,6 +8,7 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 use super::Store;
+use crate::users::District;
 
 /// One incident as the feed shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -32,6 +33,9 @@ pub struct IncidentRow {
     pub has_snapshot: bool,
     pub has_clip: bool,
     pub revision: i64,
+    /// Where it happened (the camera's site and grid): what districts are made of.
+    pub site: String,
+    pub grid: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,7 +86,7 @@ pub struct Page {
 }
 
 pub(crate) const ROW_COLUMNS: &str = "id, last_seq, kind, phase, review, camera, zone_id, zone_name, severity, \
-     started_at_ms, updated_at_ms, ended_at_ms, dwell_secs, object_count, summary, snapshot_uri, clip_uri, revision";
+     started_at_ms, updated_at_ms, ended_at_ms, dwell_secs, object_count, summary, snapshot_uri, clip_uri, revision, site, grid";
 
 pub(crate) fn row(r: &Row<'_>) -> rusqlite::Result<IncidentRow> {
     Ok(IncidentRow {
@@ -104,6 +108,8 @@ pub(crate) fn row(r: &Row<'_>) -> rusqlite::Result<IncidentRow> {
         has_snapshot: !r.get::<_, String>(15)?.is_empty(),
         has_clip: !r.get::<_, String>(16)?.is_empty(),
         revision: r.get(17)?,
+        site: r.get(18)?,
+        grid: r.get(19)?,
     })
 }
 
@@ -143,9 +149,15 @@ impl Store {
     }
 
     /// A page of the feed, newest first.
-    pub fn page(&self, filter: &FeedFilter, before: Option<&str>, limit: usize) -> Result<Page, String> {
+    pub fn page(
+        &self,
+        filter: &FeedFilter,
+        district: &District,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, String> {
         let limit = limit.clamp(1, 500);
-        let (sql, args) = page_query(filter, before, limit)?;
+        let (sql, args) = page_query(filter, district, before, limit)?;
         let conn = self.reader();
         let seq: i64 = conn
             .query_row("SELECT coalesce(max(seq), 0) FROM incident_events", [], |r| r.get(0))
@@ -231,15 +243,25 @@ impl Store {
     }
 
     /// Cameras and zones (id, name) that incidents name: the feed's filter choices.
-    pub fn filter_choices(&self) -> Result<FilterChoices, String> {
+    pub fn filter_choices(&self, district: &District) -> Result<FilterChoices, String> {
         let conn = self.reader();
+        let (mut where_, mut args) = (String::from(" WHERE 1=1"), Vec::new());
+        district_clause(district, &mut where_, &mut args);
         let cameras = conn
-            .prepare_cached("SELECT DISTINCT camera FROM incidents ORDER BY camera")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>())
+            .prepare_cached(&format!("SELECT DISTINCT camera FROM incidents{where_} ORDER BY camera"))
+            .and_then(|mut s| {
+                s.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
             .map_err(|e| e.to_string())?;
         let zones = conn
-            .prepare_cached("SELECT zone_id, max(zone_name) FROM incidents GROUP BY zone_id ORDER BY zone_id")
-            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>())
+            .prepare_cached(&format!(
+                "SELECT zone_id, max(zone_name) FROM incidents{where_} GROUP BY zone_id ORDER BY zone_id"
+            ))
+            .and_then(|mut s| {
+                s.query_map(rusqlite::params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
             .map_err(|e| e.to_string())?;
         Ok((cameras, zones))
     }
@@ -255,11 +277,13 @@ impl Store {
 /// SQLite's query planner).
 fn page_query(
     filter: &FeedFilter,
+    district: &District,
     before: Option<&str>,
     limit: usize,
 ) -> Result<(String, Vec<rusqlite::types::Value>), String> {
     let mut sql = format!("SELECT {ROW_COLUMNS} FROM incidents WHERE 1=1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    district_clause(district, &mut sql, &mut args);
     let mut add = |clause: &str, v: rusqlite::types::Value| {
         sql.push_str(clause);
         args.push(v);
@@ -288,6 +312,26 @@ fn page_query(
     sql.push_str(" ORDER BY started_at_ms DESC, id DESC LIMIT ?");
     args.push(((limit + 1) as i64).into());
     Ok((sql, args))
+}
+
+/// ` AND (site IN (..) OR grid IN (..))` for a district (nothing for the whole city).
+/// A restricted account's feed reads the same index in feed order and skips what is
+/// outside its district.
+fn district_clause(district: &District, sql: &mut String, args: &mut Vec<rusqlite::types::Value>) {
+    if district.is_whole_city() {
+        return;
+    }
+    let list = |n: usize| vec!["?"; n].join(", ");
+    sql.push_str(&format!(
+        " AND (site IN ({}) OR grid IN ({}))",
+        list(district.sites.len()),
+        list(district.grids.len())
+    ));
+    if district.nothing {
+        sql.push_str(" AND 0");
+    }
+    args.extend(district.sites.iter().map(|s| s.clone().into()));
+    args.extend(district.grids.iter().map(|g| g.clone().into()));
 }
 
 pub(crate) fn load_row(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<IncidentRow>> {
@@ -401,7 +445,11 @@ mod tests {
     use super::*;
 
     fn plan(store: &Store, filter: &FeedFilter, before: Option<&str>) -> String {
-        let (sql, args) = page_query(filter, before, 50).unwrap();
+        plan_in(store, filter, &District::default(), before)
+    }
+
+    fn plan_in(store: &Store, filter: &FeedFilter, district: &District, before: Option<&str>) -> String {
+        let (sql, args) = page_query(filter, district, before, 50).unwrap();
         let conn = store.reader();
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3)).unwrap();
@@ -429,5 +477,9 @@ mod tests {
                 assert!(!p.contains("TEMP B-TREE"), "{f:?} {before:?} sorts instead of reading in order: {p}");
             }
         }
+        // A district's feed reads in feed order too (and skips other districts' rows).
+        let north = District { sites: vec!["north".into()], grids: vec!["g1".into()], nothing: false };
+        let p = plan_in(&store, &FeedFilter::default(), &north, Some("1764000000000_0190"));
+        assert!(!p.contains("TEMP B-TREE"), "a district's feed sorts: {p}");
     }
 }

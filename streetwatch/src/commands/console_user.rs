@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use console::users::{upsert_user, Role};
+use console::users::{set_district, upsert_user, Role};
 
 use crate::cli::ConsoleUserArgs;
 use crate::exit_code;
@@ -23,9 +23,20 @@ pub fn console_user(args: &ConsoleUserArgs) -> i32 {
         return exit_code::USAGE;
     }
     let password = password.trim_end_matches(['\n', '\r']);
-    match upsert_user(&args.users_file, &args.name, role, password) {
+    // Without --site/--grid an existing account keeps its district (never widened by accident).
+    let limited = !(args.sites.is_empty() && args.grids.is_empty());
+    let written = upsert_user(&args.users_file, &args.name, role, password).and_then(|()| {
+        if limited {
+            set_district(&args.users_file, &args.name, &args.sites, &args.grids)
+        } else {
+            Ok(())
+        }
+    });
+    match written {
         Ok(()) => {
-            println!("account `{}` ({}) written to {}", args.name, role.name(), args.users_file.display());
+            let district =
+                if limited { format!(", sites {:?}, grids {:?}", args.sites, args.grids) } else { String::new() };
+            println!("account `{}` ({}{district}) written to {}", args.name, role.name(), args.users_file.display());
             exit_code::OK
         }
         Err(e) => {

@@ -305,7 +305,15 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     };
     let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), sink_options));
     if let Some(console) = console {
-        let health = ConsoleCameras { cameras: cameras.clone(), sink: Arc::downgrade(&incidents) };
+        let places = config
+            .cameras
+            .iter()
+            .map(|c| {
+                let cfg = &c.config;
+                (cfg.id.clone(), cfg.site.clone().unwrap_or_default(), cfg.grid.clone().unwrap_or_default())
+            })
+            .collect();
+        let health = ConsoleCameras { cameras: cameras.clone(), places, sink: Arc::downgrade(&incidents) };
         let groups =
             config.cameras.iter().filter_map(|c| c.config.group.clone().map(|g| (c.config.id.clone(), g))).collect();
         let reviews = RouterReviews { router: Arc::downgrade(&router), groups };

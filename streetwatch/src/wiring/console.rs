@@ -85,6 +85,8 @@ impl ReviewPublisher for RouterReviews {
 /// frame and a thumbnail from the incident sink.
 pub struct ConsoleCameras {
     pub cameras: Vec<CameraHandle>,
+    /// Camera id → (site, grid) from the config, for districts.
+    pub places: Vec<(String, String, String)>,
     pub sink: Weak<IncidentSink>,
 }
 
@@ -101,6 +103,7 @@ impl CameraHealthSource for ConsoleCameras {
                 let status = c.status.borrow().clone();
                 let picture = sink.as_ref().and_then(|s| s.camera_picture(&c.id));
                 let (last_frame_ms, thumbnail) = picture.map_or((None, None), |p| (p.last_frame_ms, p.thumbnail));
+                let place = self.places.iter().find(|p| *p.0 == *c.id);
                 CameraHealth {
                     id: c.id.to_string(),
                     state: ingest::status::state_name(status.state).to_string(),
@@ -110,6 +113,8 @@ impl CameraHealthSource for ConsoleCameras {
                     last_frame_ms,
                     has_thumbnail: thumbnail.is_some(),
                     worker: None,
+                    site: place.map(|p| p.1.clone()).unwrap_or_default(),
+                    grid: place.map(|p| p.2.clone()).unwrap_or_default(),
                 }
             })
             .collect()
