@@ -27,6 +27,15 @@ CREATE TABLE camera_status (
     last_frame_ms         INTEGER NOT NULL DEFAULT 0
 );
 
+-- The cameras of the assignment topic (compacted): the cluster's camera list. Camera
+-- health lists these, with their newest status; a camera no worker reports on shows
+-- stale, and a camera removed from the list disappears with its status.
+CREATE TABLE assigned_cameras (
+    camera TEXT PRIMARY KEY,
+    site   TEXT NOT NULL DEFAULT '',
+    grid   TEXT NOT NULL DEFAULT ''
+);
+
 -- Where an incident happened, for districts (accounts limited to sites or grids).
 ALTER TABLE incidents ADD COLUMN site TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN grid TEXT NOT NULL DEFAULT '';

@@ -73,6 +73,7 @@ impl CameraHealthSource for PublishedCameras {
         let now = crate::store::now_ms();
         rows.into_iter()
             .map(|r| {
+                // Never reported (reported_at_ms 0), or silent too long.
                 let stale = now - r.reported_at_ms > self.limit_ms(r.heartbeat_interval_ms);
                 CameraHealth {
                     id: r.camera,

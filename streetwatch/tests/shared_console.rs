@@ -27,6 +27,7 @@ use support::{bin, repo_root, wait_for, Running};
 const INCIDENTS: &str = "test.incidents";
 const REVIEWS: &str = "test.reviews";
 const STATUS: &str = "test.camera-status";
+const ASSIGNMENTS: &str = "test.camera-assignments";
 const PASSWORD: &str = "correct horse battery";
 
 fn now_ms() -> i64 {
@@ -74,6 +75,7 @@ bootstrap_servers = "{bootstrap}"
 [cluster]
 enabled = true
 camera_status_topic = "{STATUS}"
+assignments_topic = "{ASSIGNMENTS}"
 session_timeout_secs = 3
 
 [console]
@@ -250,6 +252,7 @@ fn the_shared_console_reads_the_cluster_and_rebuilds_from_the_topics() {
         create_topics(&conn, &[INCIDENTS], 3, Duration::from_secs(10)).await.unwrap();
         create_topics(&conn, &[REVIEWS], 2, Duration::from_secs(10)).await.unwrap();
         create_compacted_topic(&conn, STATUS, 2, Duration::from_secs(10)).await.unwrap();
+        create_compacted_topic(&conn, ASSIGNMENTS, 2, Duration::from_secs(10)).await.unwrap();
     });
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &broker.bootstrap());
@@ -267,6 +270,9 @@ fn the_shared_console_reads_the_cluster_and_rebuilds_from_the_topics() {
             incident(a, "cam-1", pb::Phase::Started, 1),
         ],
     );
+    // The cluster's camera list: cam-3 is listed but no worker reports on it.
+    let table = |c: &str| format!("id = \"{c}\"\nurl = \"test://smpte\"\nsite = \"{}\"\n", site_of(c)).into_bytes();
+    send(&conn, ASSIGNMENTS, &["cam-1", "cam-2", "cam-3"].map(|c| (c.to_string(), table(c))));
 
     let (mut console, addr) = start_console(&config);
     let op = Session::login(&addr);
@@ -303,6 +309,13 @@ fn the_shared_console_reads_the_cluster_and_rebuilds_from_the_topics() {
     wait_for("cam-1 streaming under worker-2", Duration::from_secs(10), || {
         (op.camera("cam-1") == Some(("streaming".into(), "worker-2".into()))).then_some(())
     });
+
+    // A listed camera nobody reports on is stale; taken off the list, it is gone.
+    wait_for("cam-3 listed as stale", Duration::from_secs(10), || {
+        (op.camera("cam-3").map(|c| c.0).as_deref() == Some("stale")).then_some(())
+    });
+    publish(&conn, ASSIGNMENTS, &[("cam-3".to_string(), None)], Duration::from_secs(10)).unwrap();
+    wait_for("cam-3 gone from camera health", Duration::from_secs(10), || op.camera("cam-3").is_none().then_some(()));
 
     // A district: the north viewer sees cam-1's incident and camera only; the south
     // incident's detail and evidence are answered as if it did not exist.

@@ -29,8 +29,16 @@ pub struct SourceBatch {
 #[derive(Debug, Clone)]
 pub enum StatusChange {
     Set(CameraStatus),
-    /// A tombstone on the compacted topic: the camera is gone.
+    /// A tombstone on the compacted status topic.
     Removed(String),
+    /// A camera in the assignment topic (the cluster's camera list), where it is.
+    Assigned {
+        camera: String,
+        site: String,
+        grid: String,
+    },
+    /// A camera taken out of the assignment topic: gone, with its status.
+    Unassigned(String),
 }
 
 /// A camera's newest status as stored.
@@ -72,6 +80,16 @@ impl Store {
             match change {
                 StatusChange::Set(s) => upsert_status(&tx, s),
                 StatusChange::Removed(camera) => remove_status(&tx, camera),
+                StatusChange::Assigned { camera, site, grid } => tx
+                    .execute(
+                        "INSERT INTO assigned_cameras (camera, site, grid) VALUES (?, ?, ?) \
+                         ON CONFLICT(camera) DO UPDATE SET site = excluded.site, grid = excluded.grid",
+                        params![camera, site, grid],
+                    )
+                    .map(|_| ()),
+                StatusChange::Unassigned(camera) => tx
+                    .execute("DELETE FROM assigned_cameras WHERE camera = ?", [camera])
+                    .and_then(|_| remove_status(&tx, camera)),
             }
             .map_err(|e| format!("camera status: {e}"))?;
         }
@@ -87,13 +105,23 @@ impl Store {
         Ok(rows)
     }
 
-    /// Every camera's newest status, by camera id.
+    /// Every camera of the cluster's list with its newest status, by camera id. A
+    /// camera no worker has reported on has `reported_at_ms` 0 (stale). Before the
+    /// list is known (no assignment read yet), the cameras that reported.
     pub fn camera_statuses(&self) -> Result<Vec<CameraStatusRow>, String> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT camera, site, grid, state, since_ms, last_error, fps, worker, reported_at_ms, \
-                 heartbeat_interval_ms, last_frame_ms FROM camera_status ORDER BY camera",
+                "SELECT a.camera, coalesce(nullif(s.site, ''), a.site), coalesce(nullif(s.grid, ''), a.grid), \
+                     coalesce(s.state, 'unspecified'), coalesce(s.since_ms, 0), coalesce(s.last_error, ''), \
+                     coalesce(s.fps, 0), coalesce(s.worker, ''), coalesce(s.reported_at_ms, 0), \
+                     coalesce(s.heartbeat_interval_ms, 0), coalesce(s.last_frame_ms, 0) \
+                 FROM assigned_cameras a LEFT JOIN camera_status s ON s.camera = a.camera \
+                 UNION ALL \
+                 SELECT camera, site, grid, state, since_ms, last_error, fps, worker, reported_at_ms, \
+                     heartbeat_interval_ms, last_frame_ms FROM camera_status \
+                 WHERE NOT EXISTS (SELECT 1 FROM assigned_cameras) \
+                 ORDER BY 1",
             )
             .map_err(|e| e.to_string())?;
         stmt.query_map([], |r| {
@@ -257,5 +285,16 @@ mod tests {
         assert_eq!((rows[0].state.as_str(), rows[0].reported_at_ms, rows[0].worker.as_str()), ("stalled", 20, "w-20"));
         s.apply_batch(&batch(vec![StatusChange::Removed("d".into())])).unwrap();
         assert_eq!(s.camera_statuses().unwrap().len(), 1);
+        // Once the camera list is known it decides: a listed camera without status
+        // shows (never reported), an unlisted one with a status does not.
+        let assigned = |c: &str| StatusChange::Assigned { camera: c.into(), site: "north".into(), grid: String::new() };
+        s.apply_batch(&batch(vec![assigned("e"), assigned("c")])).unwrap();
+        let rows = s.camera_statuses().unwrap();
+        let ids: Vec<(&str, i64, &str)> =
+            rows.iter().map(|r| (r.camera.as_str(), r.reported_at_ms, r.site.as_str())).collect();
+        assert_eq!(ids, [("c", 20, "north"), ("e", 0, "north")]);
+        s.apply_batch(&batch(vec![StatusChange::Unassigned("c".into())])).unwrap();
+        let rows = s.camera_statuses().unwrap();
+        assert_eq!(rows.iter().map(|r| r.camera.as_str()).collect::<Vec<_>>(), ["e"]);
     }
 }

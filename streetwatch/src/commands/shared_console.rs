@@ -26,7 +26,12 @@ use crate::wiring::router::shared_console_router_settings;
 /// The topics the console reads.
 fn source_topics(config: &Config) -> Vec<String> {
     let shared = &config.console.shared;
-    vec![shared.incidents_topic.clone(), shared.reviews_topic.clone(), config.cluster.camera_status_topic.clone()]
+    vec![
+        shared.incidents_topic.clone(),
+        shared.reviews_topic.clone(),
+        config.cluster.camera_status_topic.clone(),
+        config.cluster.assignments_topic.clone(),
+    ]
 }
 
 pub async fn console(config_path: &Path, config: Config) -> anyhow::Result<i32> {
@@ -127,6 +132,7 @@ pub async fn console(config_path: &Path, config: Config) -> anyhow::Result<i32> 
     let handler = Arc::new(ConsoleSources {
         console: Arc::clone(&console),
         camera_status_topic: config.cluster.camera_status_topic.clone(),
+        assignments_topic: config.cluster.assignments_topic.clone(),
     });
     let reader = tokio::task::spawn_blocking(move || GroupReader::start(&conn, &reader_settings, handler)).await?;
     let reader = match reader {

@@ -13,6 +13,15 @@ use router::kafka::group_reader::{RecordHandler, TopicRecord};
 pub struct ConsoleSources {
     pub console: Arc<Console>,
     pub camera_status_topic: String,
+    /// The cluster's camera list (`[cluster] assignments_topic`).
+    pub assignments_topic: String,
+}
+
+/// A camera's place from its assignment record (its `[[cameras]]` table as TOML).
+fn place_of(body: &[u8]) -> (String, String) {
+    let table: toml::Table = std::str::from_utf8(body).ok().and_then(|t| toml::from_str(t).ok()).unwrap_or_default();
+    let get = |k: &str| table.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    (get("site"), get("grid"))
 }
 
 pub fn describe_metrics() {
@@ -42,7 +51,15 @@ impl ConsoleSources {
             next.insert((r.topic.as_str(), r.partition), r.offset + 1);
             metrics::counter!("streetwatch_console_records_read_total", "topic" => r.topic.clone()).increment(1);
             let payload = r.payload.as_deref().unwrap_or_default();
-            if r.topic == self.camera_status_topic {
+            if r.topic == self.assignments_topic {
+                let camera = String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).to_string();
+                if payload.is_empty() {
+                    out.statuses.push(StatusChange::Unassigned(camera));
+                } else {
+                    let (site, grid) = place_of(payload);
+                    out.statuses.push(StatusChange::Assigned { camera, site, grid });
+                }
+            } else if r.topic == self.camera_status_topic {
                 if payload.is_empty() {
                     let camera = String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).to_string();
                     out.statuses.push(StatusChange::Removed(camera));
