@@ -21,6 +21,26 @@ use crate::wiring::detection::{load_model, start_detection};
 use crate::wiring::incidents_out::{self, IncidentSink, SinkOptions};
 use crate::wiring::router::router_settings;
 
+/// Checks that the brokers answer and `topics` exist. False when a topic is missing
+/// (a deployment error: the caller exits 4); an unreachable broker is only logged,
+/// with `meanwhile` saying what happens until it is back.
+pub async fn check_topics(config: &Config, topics: Vec<String>, meanwhile: &str) -> anyhow::Result<bool> {
+    let Some(conn) = config.kafka.clone().filter(|_| !topics.is_empty()) else { return Ok(true) };
+    let timeout = Duration::from_secs(config.router.kafka.as_ref().map_or(5, |k| k.probe_timeout_secs));
+    let probe = tokio::task::spawn_blocking(move || router::probe_brokers(&conn, &topics, timeout))
+        .await
+        .context("the broker check crashed")?;
+    match probe {
+        Ok(report) => tracing::info!(brokers = report.brokers, topics = ?report.topics_checked, "Kafka reachable"),
+        Err(e @ router::RouterError::TopicMissing { .. }) => {
+            tracing::error!("{e}");
+            return Ok(false);
+        }
+        Err(e) => tracing::warn!("{e}; starting anyway: {meanwhile}"),
+    }
+    Ok(true)
+}
+
 /// Opens the outbox (reporting what it recovered and any damage), checks the Kafka
 /// topics, and starts delivery. A topic that does not exist stops startup (exit 4);
 /// an unreachable broker does not: events wait in the outbox until it is back.
@@ -28,20 +48,8 @@ async fn start_router(
     config: &Config,
     console: Option<Arc<dyn router::EventHandler>>,
 ) -> anyhow::Result<Result<router::Router, i32>> {
-    let topics = config.kafka_topics();
-    if let (Some(conn), false) = (config.kafka.clone(), topics.is_empty()) {
-        let timeout = Duration::from_secs(config.router.kafka.as_ref().map_or(5, |k| k.probe_timeout_secs));
-        let probe = tokio::task::spawn_blocking(move || router::probe_brokers(&conn, &topics, timeout))
-            .await
-            .context("the broker check crashed")?;
-        match probe {
-            Ok(report) => tracing::info!(brokers = report.brokers, topics = ?report.topics_checked, "Kafka reachable"),
-            Err(e @ router::RouterError::TopicMissing { .. }) => {
-                tracing::error!("{e}");
-                return Ok(Err(exit_code::CHECK_FAILED));
-            }
-            Err(e) => tracing::warn!("{e}; starting anyway: events wait in the outbox until Kafka is back"),
-        }
+    if !check_topics(config, config.kafka_topics(), "events wait in the outbox until Kafka is back").await? {
+        return Ok(Err(exit_code::CHECK_FAILED));
     }
     let settings = router_settings(config, console);
     let outbox_dir = settings.outbox_dir.clone();

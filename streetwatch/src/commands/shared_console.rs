@@ -67,18 +67,8 @@ pub async fn console(config_path: &Path, config: Config) -> anyhow::Result<i32> 
             topics.push(t);
         }
     }
-    let timeout = Duration::from_secs(config.router.kafka.as_ref().map_or(5, |k| k.probe_timeout_secs));
-    let probe_conn = conn.clone();
-    let probe = tokio::task::spawn_blocking(move || router::probe_brokers(&probe_conn, &topics, timeout))
-        .await
-        .context("the broker check crashed")?;
-    match probe {
-        Ok(report) => tracing::info!(brokers = report.brokers, topics = ?report.topics_checked, "Kafka reachable"),
-        Err(e @ router::RouterError::TopicMissing { .. }) => {
-            tracing::error!("{e}");
-            return Ok(exit_code::CHECK_FAILED);
-        }
-        Err(e) => tracing::warn!("{e}; starting anyway: reading begins when Kafka is back"),
+    if !super::run::check_topics(&config, topics, "reading begins when Kafka is back").await? {
+        return Ok(exit_code::CHECK_FAILED);
     }
 
     let opened = {
