@@ -4,7 +4,7 @@
 //! each camera, and a camera whose records stopped as stale.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use ingest::{CameraHandle, StatusEvent};
 use proto::Message;
@@ -12,12 +12,9 @@ use router::kafka::state_publisher::StatePublisher;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use super::console::unix_ms;
 use super::incidents_out::{camera_ref, IncidentSink};
 use crate::config::Config;
-
-fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
 
 /// What one record needs beyond the camera's status.
 struct Reporter {

@@ -90,7 +90,8 @@ pub struct ConsoleCameras {
     pub sink: Weak<IncidentSink>,
 }
 
-fn unix_ms(t: std::time::SystemTime) -> i64 {
+/// Unix milliseconds of a system time (0 before the epoch).
+pub(super) fn unix_ms(t: std::time::SystemTime) -> i64 {
     t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
