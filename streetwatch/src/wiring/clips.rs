@@ -1,8 +1,10 @@
 //! Evidence clips, cut off the analysis path: when an incident starts, the camera's
-//! encoded pre-roll is taken at once (shared bytes, no copy) and a job is queued; a
-//! writer thread waits until the camera has recorded the post-roll (stream time, so
-//! a fast replay does not wait in wall time), takes the ring again, and muxes both to
-//! MP4 through ingest without re-encoding. A full queue drops the clip, counted and
+//! encoded pre-roll is taken at once (shared bytes, no copy), the ring is told to
+//! hold what follows, and a job is queued; a writer thread waits until the camera has
+//! recorded the post-roll (stream time, so a fast replay does not wait in wall time),
+//! takes the ring again, releases the hold, and muxes both to MP4 through ingest
+//! without re-encoding. The hold is what makes the two looks join up however late
+//! the writer wakes. A full queue drops the clip, counted and
 //! logged: a clip is never worth stalling the analysis for.
 
 use std::collections::VecDeque;
@@ -11,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ingest::preroll::{EncodedUnit, PrerollBuffer};
+use ingest::preroll::{EncodedUnit, HoldId, PrerollBuffer};
 use metrics::{counter, describe_counter};
 
 use super::evidence_upload::EvidenceUploader;
@@ -26,6 +28,8 @@ pub struct ClipJob {
     pub path: PathBuf,
     pub ring: Arc<Mutex<PrerollBuffer>>,
     pub before: Vec<EncodedUnit>,
+    /// The ring's hold on what follows `before` (see `ClipJob::take`).
+    pub hold: Option<HoldId>,
     pub postroll: Duration,
     /// Also put in object storage once written, under this key.
     pub upload: Option<(Arc<EvidenceUploader>, String)>,
@@ -65,6 +69,28 @@ fn newest_pts(ring: &Mutex<PrerollBuffer>) -> Option<Duration> {
     ring.lock().unwrap_or_else(|p| p.into_inner()).newest_pts()
 }
 
+impl ClipJob {
+    /// The first look at `ring`, and a hold on what follows it, in one lock: a job
+    /// without the units to start a clip with is `None`.
+    pub fn first_look(ring: &Mutex<PrerollBuffer>) -> Option<(Vec<EncodedUnit>, Option<HoldId>)> {
+        let mut ring = ring.lock().unwrap_or_else(|p| p.into_inner());
+        let before = ring.snapshot();
+        if before.is_empty() {
+            return None;
+        }
+        let hold = before.iter().filter_map(|u| u.pts).max().map(|last| ring.hold_after(last));
+        Some((before, hold))
+    }
+
+    /// The second look, giving the hold back.
+    fn take_later(&self) -> Vec<EncodedUnit> {
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let later = ring.snapshot();
+        ring.release_if(self.hold);
+        later
+    }
+}
+
 impl ClipWriter {
     pub fn start() -> std::io::Result<Self> {
         let queue: Arc<(Mutex<Queue>, Condvar)> = Arc::default();
@@ -79,6 +105,7 @@ impl ClipWriter {
         let mut q = lock.lock().unwrap_or_else(|p| p.into_inner());
         if q.jobs.len() >= QUEUE_LIMIT {
             failed(&job.camera, &job.incident, "the clip queue is full");
+            job.ring.lock().unwrap_or_else(|p| p.into_inner()).release_if(job.hold);
             return;
         }
         let target_pts = job.before.iter().filter_map(|u| u.pts).max().map(|p| p + job.postroll);
@@ -131,7 +158,7 @@ fn work(queue: &(Mutex<Queue>, Condvar)) {
             }
         };
         let Some(Queued { job, .. }) = next else { continue };
-        let later = job.ring.lock().unwrap_or_else(|p| p.into_inner()).snapshot();
+        let later = job.take_later();
         let units = ingest::clip::join_units(job.before, later);
         match ingest::clip::write_mp4(&units, &job.path) {
             Ok(info) => {

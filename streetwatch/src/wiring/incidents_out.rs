@@ -287,10 +287,7 @@ impl IncidentSink {
     fn request_clip(&self, cam: &CameraState, event: &IncidentEvent) -> Option<String> {
         let clips = self.clips.lock().unwrap_or_else(|p| p.into_inner());
         let (writer, postroll) = clips.as_ref()?;
-        let before = cam.ring.lock().unwrap_or_else(|p| p.into_inner()).snapshot();
-        if before.is_empty() {
-            return None;
-        }
+        let (before, hold) = ClipJob::first_look(&cam.ring)?;
         let (y, m, d, ..) = event.at.civil(cam.utc_offset_minutes);
         let relative = format!("evidence/{y:04}-{m:02}-{d:02}/{}/{}.mp4", cam.id, event.id);
         writer.request(ClipJob {
@@ -299,6 +296,7 @@ impl IncidentSink {
             path: self.data_dir.join(&relative),
             ring: Arc::clone(&cam.ring),
             before,
+            hold,
             postroll: *postroll,
             upload: self.uploader().map(|u| (u, relative.clone())),
         });
