@@ -42,7 +42,6 @@ fn start(
         session: SessionOptions::default(),
         postprocess: postprocess(&model.manifest, 0.3, 0.45),
         max_batch,
-        privacy_masks: vec![],
     };
     let pool = InferencePool::start(&model, Arc::clone(&feed), Arc::new(ChannelSink(Mutex::new(tx))), settings)
         .unwrap_or_else(|e| panic!("{e}"));

@@ -51,6 +51,42 @@ pub enum Command {
     /// Benchmark the console: feed pages, filters, detail and live-feed latency over
     /// HTTP with many stored incidents.
     BenchConsole(BenchConsoleArgs),
+    /// Benchmark a worker's death in a cluster, per rebalance protocol: how long until
+    /// its cameras are analysed again, and the pause of the cameras that did not move.
+    BenchRebalance(BenchRebalanceArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchRebalanceArgs {
+    #[arg(long, default_value_t = 12)]
+    pub cameras: usize,
+    #[arg(long, default_value_t = 3)]
+    pub workers: usize,
+    /// Partitions of the assignment topic.
+    #[arg(long, default_value_t = 12)]
+    pub partitions: i32,
+    /// `[cluster] rebalance` values to measure, in order.
+    #[arg(long, value_delimiter = ',', default_value = "eager,cooperative")]
+    pub protocols: Vec<String>,
+    #[arg(long, default_value_t = 10)]
+    pub session_timeout_secs: u64,
+    /// Analysed frames per second per camera (`decode = "sampled"`): the resolution
+    /// of the measured pause.
+    #[arg(long, default_value_t = 2.0)]
+    pub sample_fps: f64,
+    #[arg(long, default_value = "models/yolov3-tiny-416.toml")]
+    pub model: PathBuf,
+    /// H.264 byte-stream served by every test camera.
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/footage/vtest.h264", value_parser = expand_path)]
+    pub footage: PathBuf,
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/bin/tansu", value_parser = expand_tansu)]
+    pub tansu: PathBuf,
+    /// Keep the workers' config, logs and data here (`<dir>/<protocol>/`).
+    #[arg(long)]
+    pub keep_logs: Option<PathBuf>,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -120,6 +156,10 @@ pub struct RunArgs {
     /// Stop (gracefully) when the parent process goes away (a worker's pipeline).
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
+    /// Take camera changes on stdin while running (a worker's pipeline; needs
+    /// `--cameras-file`).
+    #[arg(long, hide = true, requires = "cameras_file")]
+    pub cameras_control: bool,
     /// Serve health and metrics here instead of `http.listen` (a worker's pipeline).
     #[arg(long, hide = true)]
     pub http_listen: Option<std::net::SocketAddr>,

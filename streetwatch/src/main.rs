@@ -66,6 +66,10 @@ async fn dispatch(cli: Cli) -> i32 {
                 .await
                 .unwrap_or(exit_code::RUNTIME_FAILURE)
         }
+        Command::BenchRebalance(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            commands::bench_rebalance::bench_rebalance(&args).await
+        }
         Command::BenchRouter(args) => {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::bench_router::bench_router(&args).await
@@ -126,8 +130,10 @@ async fn dispatch(cli: Cli) -> i32 {
                 config.http_listen = Some(listen);
             }
             telemetry::logging::init(cli.log_format.unwrap_or(config.service.log_format), &cli.log_level);
+            let control = args.cameras_control.then(|| args.cameras_file.clone().map(|f| (args.config.clone(), f)));
             let options = commands::run::RunOptions {
                 stop: args.exit_with_parent.then(commands::run::stop_when_parent_exits),
+                control: control.flatten(),
                 ..Default::default()
             };
             match commands::run::run_with(config, options).await {

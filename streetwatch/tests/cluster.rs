@@ -66,8 +66,15 @@ heartbeat_secs = 1
     path
 }
 
+/// The state a camera's pipeline logged last ("camera state", `state="streaming"`).
+fn last_state<'a>(log: &'a str, camera: &str) -> Option<&'a str> {
+    let key = format!("camera={camera} state=\"");
+    let at = log.rfind(&key)? + key.len();
+    log[at..].split('"').next()
+}
+
 /// The cameras a worker says it runs now ("worker: cameras now: a,b"), from its log,
-/// and whether each of them has streamed since.
+/// and whether each of them streams (its last logged state).
 fn claimed(log: &str) -> (BTreeSet<String>, bool) {
     let Some(at) = log.rfind("worker: cameras now: ") else { return (BTreeSet::new(), false) };
     let rest = &log[at + "worker: cameras now: ".len()..];
@@ -75,7 +82,7 @@ fn claimed(log: &str) -> (BTreeSet<String>, bool) {
     let list = line.split_whitespace().next().unwrap_or_default();
     let cams: BTreeSet<String> =
         if list == "(none)" { BTreeSet::new() } else { list.split(',').map(String::from).collect() };
-    let streaming = cams.iter().all(|c| rest.contains(&format!("camera={c} state=\"streaming\"")));
+    let streaming = cams.iter().all(|c| last_state(log, c) == Some("streaming"));
     (cams, streaming)
 }
 
@@ -170,9 +177,12 @@ fn three_workers_share_twelve_cameras_and_take_over_from_a_dead_one() {
     // Kill the worker with the most cameras outright (no goodbye to the group).
     let victim = (0..3).max_by_key(|i| steady[*i].len()).unwrap();
     let moved = steady[victim].clone();
+    let survivors: Vec<&Running> = workers.iter().enumerate().filter(|(i, _)| *i != victim).map(|(_, w)| w).collect();
+    let kept: Vec<&BTreeSet<String>> =
+        steady.iter().enumerate().filter(|(i, _)| *i != victim).map(|(_, s)| s).collect();
+    let marks: Vec<usize> = survivors.iter().map(|w| w.stderr().len()).collect();
     let killed_at = Instant::now();
     workers[victim].signal("KILL");
-    let survivors: Vec<&Running> = workers.iter().enumerate().filter(|(i, _)| *i != victim).map(|(_, w)| w).collect();
     let after = wait_for_coverage(&survivors, Duration::from_secs(30), &mut overlap_since, &mut longest_overlap)
         .unwrap_or_else(|e| panic!("the cameras of the killed worker did not move within 30 s: {e}"));
     let took = killed_at.elapsed();
@@ -181,6 +191,19 @@ fn three_workers_share_twelve_cameras_and_take_over_from_a_dead_one() {
         assert!(after.iter().any(|s| s.contains(cam)), "{cam} runs again");
     }
     assert!(took <= Duration::from_secs(30), "{took:?}");
+    // Incremental rebalancing: the survivors kept their own cameras running through
+    // the move (not stopped, not restarted), in the same pipeline.
+    for ((w, mark), own) in survivors.iter().zip(&marks).zip(&kept) {
+        let since = &w.stderr()[*mark..];
+        for cam in *own {
+            assert!(!since.contains(&format!("camera={cam} state=")), "{cam} changed state during the move: {since}");
+        }
+        assert!(!since.contains("worker: pipeline started"), "a survivor restarted its pipeline: {since}");
+        assert!(since.contains("worker: pipeline reloaded its cameras"), "{since}");
+    }
+    for (set, own) in after.iter().zip(&kept) {
+        assert!(own.is_subset(set), "a survivor lost cameras it had: {own:?} → {set:?}");
+    }
     // The killed worker's pipeline stopped with it (it must not keep its cameras).
     let log = workers[victim].stderr();
     let pid = log

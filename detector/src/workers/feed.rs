@@ -6,13 +6,20 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::image::{ImageError, ImageRef};
+use crate::preprocess::privacy_mask::PrivacyMask;
 
-/// Cameras by index (0..camera_count), each with at most one waiting frame.
+/// Cameras by index (0..camera_count), each with at most one waiting frame. The
+/// count may grow while the pool runs (a cluster pipeline given another camera); an
+/// index never changes its camera, and a camera taken away just has no more frames.
 pub trait FrameFeed: Send + Sync + 'static {
     type Frame: AnalysableFrame;
 
     fn camera_count(&self) -> usize;
     fn camera_id(&self, camera: usize) -> Arc<str>;
+    /// The regions blanked before the camera's frames reach the model.
+    fn privacy_masks(&self, _camera: usize) -> Arc<[PrivacyMask]> {
+        Arc::from(Vec::new())
+    }
     /// Takes the camera's waiting frame, if any (the newest: older ones were replaced).
     fn take(&self, camera: usize) -> Option<Self::Frame>;
     /// A counter that moves whenever a frame may have arrived.

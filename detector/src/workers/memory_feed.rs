@@ -1,7 +1,7 @@
 //! An in-memory frame feed: tests and benchmarks put still images into camera slots
 //! directly (the binary uses ingest's slots instead).
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::feed::{AnalysableFrame, FrameFeed};
@@ -33,26 +33,43 @@ impl AnalysableFrame for StillFrame {
     }
 }
 
+/// A camera's id and its slot (at most one waiting frame).
+type MemoryCamera = (Arc<str>, Mutex<Option<StillFrame>>);
+
 pub struct MemoryFeed {
-    ids: Vec<Arc<str>>,
-    slots: Vec<Mutex<Option<StillFrame>>>,
+    /// By camera index.
+    cameras: RwLock<Vec<MemoryCamera>>,
     arrivals: Mutex<u64>,
     rung: Condvar,
 }
 
 impl MemoryFeed {
     pub fn new(cameras: usize) -> Self {
-        Self {
-            ids: (0..cameras).map(|i| Arc::from(format!("cam-{i}"))).collect(),
-            slots: (0..cameras).map(|_| Mutex::new(None)).collect(),
-            arrivals: Mutex::new(0),
-            rung: Condvar::new(),
+        let feed = Self { cameras: RwLock::default(), arrivals: Mutex::new(0), rung: Condvar::new() };
+        for _ in 0..cameras {
+            feed.add_camera();
         }
+        feed
+    }
+
+    /// One more camera (`cam-<index>`); returns its index.
+    pub fn add_camera(&self) -> usize {
+        let mut cameras = self.cameras.write().unwrap_or_else(|p| p.into_inner());
+        let index = cameras.len();
+        cameras.push((Arc::from(format!("cam-{index}")), Mutex::new(None)));
+        index
+    }
+
+    fn with_slot<R>(&self, camera: usize, f: impl FnOnce(&mut Option<StillFrame>) -> R) -> Option<R> {
+        let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
+        let (_, slot) = cameras.get(camera)?;
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+        Some(f(&mut slot))
     }
 
     /// Puts a frame in a camera's slot, replacing a waiting one (returned).
     pub fn put(&self, camera: usize, frame: StillFrame) -> Option<StillFrame> {
-        let old = self.slots[camera].lock().unwrap_or_else(|p| p.into_inner()).replace(frame);
+        let old = self.with_slot(camera, |slot| slot.replace(frame)).flatten();
         *self.arrivals.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         self.rung.notify_all();
         old
@@ -65,7 +82,7 @@ impl MemoryFeed {
 
     /// Whether a camera's slot still holds a frame.
     pub fn is_waiting(&self, camera: usize) -> bool {
-        self.slots[camera].lock().unwrap_or_else(|p| p.into_inner()).is_some()
+        self.with_slot(camera, |slot| slot.is_some()).unwrap_or(false)
     }
 }
 
@@ -73,13 +90,14 @@ impl FrameFeed for MemoryFeed {
     type Frame = StillFrame;
 
     fn camera_count(&self) -> usize {
-        self.slots.len()
+        self.cameras.read().unwrap_or_else(|p| p.into_inner()).len()
     }
     fn camera_id(&self, camera: usize) -> Arc<str> {
-        Arc::clone(&self.ids[camera])
+        let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
+        cameras.get(camera).map_or_else(|| Arc::from("unknown"), |(id, _)| Arc::clone(id))
     }
     fn take(&self, camera: usize) -> Option<StillFrame> {
-        self.slots.get(camera)?.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.with_slot(camera, Option::take).flatten()
     }
     fn arrivals(&self) -> u64 {
         *self.arrivals.lock().unwrap_or_else(|p| p.into_inner())

@@ -45,8 +45,6 @@ pub struct PoolSettings {
     pub postprocess: PostprocessSettings,
     /// Frames of distinct cameras per `Session::run` (models with a dynamic batch only).
     pub max_batch: usize,
-    /// Privacy masks per camera index; missing entries mean no masks.
-    pub privacy_masks: Vec<Vec<PrivacyMask>>,
 }
 
 pub struct InferencePool {
@@ -76,17 +74,11 @@ impl InferencePool {
             engines.push(engine);
         }
         let scheduler = Arc::new(FairScheduler::new(feed));
-        let masks = Arc::new(settings.privacy_masks);
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         for (i, engine) in engines.into_iter().enumerate() {
-            let worker = Worker {
-                engine,
-                scheduler: Arc::clone(&scheduler),
-                sink: Arc::clone(&sink),
-                masks: Arc::clone(&masks),
-                stop: Arc::clone(&stop),
-            };
+            let worker =
+                Worker { engine, scheduler: Arc::clone(&scheduler), sink: Arc::clone(&sink), stop: Arc::clone(&stop) };
             let spawned = std::thread::Builder::new().name(format!("inference-{i}")).spawn(move || worker.run());
             match spawned {
                 Ok(t) => threads.push(t),
@@ -124,7 +116,6 @@ struct Worker<F: FrameFeed, S> {
     engine: Engine,
     scheduler: Arc<FairScheduler<F>>,
     sink: Arc<S>,
-    masks: Arc<Vec<Vec<PrivacyMask>>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -146,7 +137,6 @@ impl<F: FrameFeed, S: DetectionSink<F::Frame>> Worker<F, S> {
 
     fn analyse(&mut self, batch: Vec<(usize, F::Frame)>, feed: &F) {
         let taken_at = SystemTime::now();
-        let no_masks: &[PrivacyMask] = &[];
         // Frames whose pixels are unusable are reported and left out of the batch.
         let mut usable = Vec::with_capacity(batch.len());
         for (camera, frame) in batch {
@@ -162,13 +152,12 @@ impl<F: FrameFeed, S: DetectionSink<F::Frame>> Worker<F, S> {
         if usable.is_empty() {
             return;
         }
+        let masks: Vec<Arc<[PrivacyMask]>> = usable.iter().map(|(camera, _)| feed.privacy_masks(*camera)).collect();
         let outcome = {
             let inputs: Vec<EngineInput<'_>> = usable
                 .iter()
-                .filter_map(|(camera, frame)| {
-                    let masks = self.masks.get(*camera).map(Vec::as_slice).unwrap_or(no_masks);
-                    frame.image().ok().map(|image| EngineInput { image, masks })
-                })
+                .zip(&masks)
+                .filter_map(|((_, frame), masks)| frame.image().ok().map(|image| EngineInput { image, masks }))
                 .collect();
             self.engine.detect(&inputs)
         };

@@ -32,10 +32,15 @@ impl<F: FrameFeed> FairScheduler<F> {
     }
 
     /// Takes the waiting frames of up to `max` distinct cameras, round-robin. The
-    /// cameras stay in flight until `release`.
+    /// cameras stay in flight until `release`. Cameras added to the feed since the
+    /// last call are served too.
     pub fn take_batch(&self, max: usize) -> Vec<(usize, F::Frame)> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let cameras = state.in_flight.len();
+        let cameras = self.feed.camera_count().max(state.in_flight.len());
+        state.in_flight.resize(cameras, false);
+        if cameras == 0 {
+            return Vec::new();
+        }
         let mut batch = Vec::new();
         let start = state.next;
         for offset in 0..cameras {
@@ -112,6 +117,17 @@ mod tests {
         assert!(scheduler.take_batch(4).is_empty(), "camera 0 is in flight");
         scheduler.release([0]);
         assert_eq!(scheduler.take_batch(4).len(), 1);
+    }
+
+    #[test]
+    fn a_camera_added_to_the_feed_is_served() {
+        let feed = Arc::new(VecFeed::new(0));
+        let scheduler = FairScheduler::new(Arc::clone(&feed));
+        assert!(scheduler.take_batch(4).is_empty());
+        let added = feed.add_camera();
+        feed.offer(added);
+        let batch = scheduler.take_batch(4);
+        assert_eq!(batch.iter().map(|(c, _)| *c).collect::<Vec<_>>(), [added]);
     }
 
     #[test]

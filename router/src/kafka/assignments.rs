@@ -4,12 +4,15 @@
 //! on that topic; Kafka's group protocol gives each worker a share of the partitions,
 //! and so of the cameras, and moves them when a worker joins, leaves or dies.
 //!
-//! The group uses the eager protocol: at a rebalance every worker first gives up all
-//! its partitions, and the listener is told (and must stop those cameras) before the
-//! consumer rejoins; only then are partitions handed out again. So two live workers
-//! never run the same camera. Offsets are never committed: an assigned partition is
-//! always read from its beginning, which for a compacted topic is each camera's
-//! latest config.
+//! Either protocol keeps two live workers off one camera the same way: partitions
+//! taken from a worker are revoked, and the listener is told (and must stop those
+//! cameras) before the consumer rejoins the group; only in a later round are they
+//! handed to another worker. With the cooperative protocol (`cooperative-sticky`,
+//! the default) a rebalance revokes only the partitions that move, in a first round,
+//! and assigns them in a second: the others stay where they are and keep running.
+//! With the eager protocol (`range`) every worker gives up every partition at every
+//! rebalance. Offsets are never committed: an assigned partition is always read from
+//! its beginning, which for a compacted topic is each camera's latest config.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -192,6 +195,9 @@ pub struct FollowerSettings {
     pub group_id: String,
     /// How long the group waits for a silent worker before moving its cameras.
     pub session_timeout: Duration,
+    /// Incremental rebalancing (only the partitions that move are revoked) rather
+    /// than eager.
+    pub cooperative: bool,
 }
 
 impl AssignmentFollower {
@@ -208,9 +214,10 @@ impl AssignmentFollower {
             .set("group.id", &settings.group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .set("partition.assignment.strategy", "range")
+            .set("partition.assignment.strategy", if settings.cooperative { "cooperative-sticky" } else { "range" })
             .set("session.timeout.ms", session_ms.to_string())
-            .set("heartbeat.interval.ms", (session_ms / 3).max(100).to_string())
+            // At most a second: a survivor learns of a rebalance at its next heartbeat.
+            .set("heartbeat.interval.ms", (session_ms / 3).clamp(100, 1000).to_string())
             .set_log_level(RDKafkaLogLevel::Warning)
             .create_with_context(context)
             .map_err(err("assignment consumer"))?;

@@ -117,7 +117,6 @@ fn run(args: &BenchDetectorArgs) -> anyhow::Result<()> {
                     session: SessionOptions { intra_op_threads: intra, ..SessionOptions::default() },
                     postprocess: post.clone(),
                     max_batch: 1,
-                    privacy_masks: vec![],
                 };
                 ours.push(pipeline_throughput(&model, settings, 2 * workers + 2, &frame, secs)?);
             }

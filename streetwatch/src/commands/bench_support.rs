@@ -30,6 +30,23 @@ pub fn rss_bytes(pid: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Stops a child process: SIGTERM, then SIGKILL if it has not exited after `grace`.
+pub fn stop_child(child: &mut Child, grace: std::time::Duration) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// `streetwatch test-cameras` serving `count` cameras of `footage`, looped.
 pub struct TestCameraProcess {
     pub child: Child,

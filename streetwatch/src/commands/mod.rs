@@ -5,6 +5,7 @@ pub mod bench_console;
 pub mod bench_detector;
 pub mod bench_ingest;
 pub mod bench_pipeline;
+pub mod bench_rebalance;
 pub mod bench_router;
 mod bench_support;
 pub mod console_user;

@@ -123,6 +123,7 @@ async fn execute(config: Config, base: Timestamp, duration: Option<Duration>, an
         stream_time_base: Some(base),
         annotate_dir,
         stop: None,
+        control: None,
         on_started: Some(Box::new(move |sink| {
             std::thread::spawn(move || {
                 // A terminal gets one line redrawn; a log file a line every 10 s.

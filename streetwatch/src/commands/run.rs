@@ -15,9 +15,10 @@ use crate::exit_code;
 use crate::shutdown::watch_signals;
 use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
-use crate::wiring::cameras::{prepare_cameras, spawn_cameras};
+use crate::wiring::camera_set::{CameraSet, CameraSetParts};
+use crate::wiring::cameras::prepare_cameras;
 use crate::wiring::console::{open_console, serve_console, ConsoleCameras, ConsoleDelivery, RouterReviews};
-use crate::wiring::detection::{load_model, start_detection};
+use crate::wiring::detection::{load_model, start_detection, IngestFeed};
 use crate::wiring::incidents_out::{self, IncidentSink, SinkOptions};
 use crate::wiring::router::router_settings;
 
@@ -188,6 +189,9 @@ pub struct RunOptions {
     pub annotate_dir: Option<std::path::PathBuf>,
     /// Shut down gracefully when this is cancelled (as on SIGTERM).
     pub stop: Option<CancellationToken>,
+    /// Take camera changes from the worker on stdin while running (a cluster
+    /// worker's pipeline): the config file and the cameras file to reload.
+    pub control: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// A token cancelled when this process's parent goes away (it is re-parented): a
@@ -263,6 +267,8 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     let doorbell = Arc::new(Doorbell::default());
     let (status_events, _) = broadcast::channel(1024);
     let (camera_workers, cameras) = prepare_cameras(&config.cameras, &doorbell, &status_events);
+    // The worker's pipe closing counts as the worker going away.
+    let orphaned = options.stop.clone().unwrap_or_default();
     // The console's database and accounts before the router: it is one of the
     // router's destinations.
     // A cluster's pipelines leave the console to the shared one (`streetwatch
@@ -335,14 +341,16 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
         &status_events,
         Arc::downgrade(&incidents),
         &status_shutdown,
-        options.stop.clone().unwrap_or_default(),
-    );
+        orphaned.clone(),
+    )
+    .map(Arc::new);
     let incidents_at_end = Arc::clone(&incidents);
     spawn_retention(&config, Arc::clone(&incidents), &shutdown, &mut components);
     if let Some(started) = options.on_started {
         started(Arc::clone(&incidents));
     }
-    let detection = match start_detection(&config, &model, cameras.clone(), Arc::clone(&doorbell), incidents) {
+    let feed = Arc::new(IngestFeed::new(&config, &cameras, Arc::clone(&doorbell)));
+    let detection = match start_detection(&config, &model, Arc::clone(&feed), Arc::clone(&incidents)) {
         Ok(pool) => pool,
         Err(e) => {
             tracing::error!("cannot start the detector: {e}");
@@ -352,15 +360,34 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
             });
         }
     };
-    let mut camera_tasks: JoinSet<()> = JoinSet::new();
-    spawn_cameras(camera_workers, &shutdown, &mut camera_tasks);
+    let camera_set = Arc::new(CameraSet::new(CameraSetParts {
+        feed,
+        sink: incidents,
+        status: status_out.clone(),
+        doorbell: Arc::clone(&doorbell),
+        events: status_events.clone(),
+        shutdown: shutdown.clone(),
+    }));
+    camera_set.start_initial(camera_workers.into_iter().zip(cameras.iter().cloned()).collect()).await;
+    let controlled = options.control.is_some();
+    let control_task = options.control.map(|(config_path, cameras_file)| {
+        let control = crate::wiring::camera_control::Control {
+            config_path,
+            cameras_file,
+            cameras: Arc::clone(&camera_set),
+            orphaned: orphaned.clone(),
+        };
+        // Not among the components: it would wait for stdin; stopped below.
+        tokio::spawn(control.serve())
+    });
 
     ready.set(true);
     tracing::info!(instance = %config.service.instance, cameras = cameras.len(), "streetwatch running");
     let all_finished = tokio::select! {
         _ = shutdown.cancelled() => false,
-        // Only files without `loop` finish by themselves; live cameras run until shutdown.
-        _ = async { while camera_tasks.join_next().await.is_some() {} }, if !cameras.is_empty() => true,
+        // Only files without `loop` finish by themselves; live cameras run until
+        // shutdown, and a worker's pipeline may be given cameras at any time.
+        _ = camera_set.all_ended(), if !cameras.is_empty() && !controlled => true,
     };
     ready.set(false);
     if all_finished {
@@ -374,11 +401,16 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     // frames still in slots are dropped.
     tokio::task::spawn_blocking(move || detection.stop()).await.context("stopping the detector crashed")?;
     shutdown.cancel();
-    while camera_tasks.join_next().await.is_some() {}
+    if let Some(task) = control_task {
+        task.abort();
+        let _ = task.await;
+    }
+    camera_set.join_all().await;
     // After the cameras stopped: their last records say `stopped`.
     status_shutdown.cancel();
-    if let Some(task) = status_out {
-        let _ = task.await;
+    drop(camera_set);
+    if let Some(status) = status_out.and_then(|s| Arc::try_unwrap(s).ok()) {
+        let _ = status.task.await;
     }
     // Clips still waiting for their post-roll are written with what was recorded;
     // annotated videos are completed.

@@ -3,13 +3,17 @@
 //! cameras of the partitions it owns in a pipeline: `streetwatch run` as a child
 //! process, with the same config and the owned cameras (`--cameras-file`). When the
 //! owned set changes (a worker joined, left or died; `streetwatch assign` changed a
-//! camera), the pipeline is stopped gracefully and started again with the new set.
-//! Partitions taken away are stopped before the group hands them on
-//! (`router::kafka::assignments`), so two live workers never run one camera.
+//! camera), the worker rewrites the file and tells the running pipeline to reload it
+//! (`wiring::camera_control`): only the cameras that come, go or change stop and
+//! start; the others keep analysing. Cameras taken away are stopped before the group
+//! hands them on (`router::kafka::assignments`), so two live workers never run one
+//! camera. A pipeline that cannot apply a change is replaced by a fresh one.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,11 +25,14 @@ use crate::config::Config;
 use crate::exit_code;
 use crate::shutdown::watch_signals;
 
-/// The running pipeline and the cameras it was started with.
+/// The running pipeline, the cameras it runs, and its control pipe.
 struct Pipeline {
     child: Child,
     cameras: BTreeMap<String, Vec<u8>>,
     started: Instant,
+    control: ChildStdin,
+    /// The pipeline's answers (its stdout, a line each).
+    answers: Receiver<String>,
 }
 
 struct Runner {
@@ -50,7 +57,8 @@ fn ids(cameras: &BTreeMap<String, Vec<u8>>) -> String {
 
 impl Runner {
     fn stop(&self, pipeline: Pipeline) {
-        let Pipeline { mut child, cameras, .. } = pipeline;
+        let Pipeline { mut child, cameras, control, .. } = pipeline;
+        drop(control);
         let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let deadline = Instant::now() + self.stop_deadline;
         loop {
@@ -103,16 +111,38 @@ impl Runner {
         // (http.listen) stays up across pipelines and relays its metrics.
         let listen = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).ok();
         let mut cmd = Command::new(&self.exe);
-        cmd.args(["run", "--exit-with-parent", "--config"]).arg(&self.config).arg("--cameras-file").arg(&file);
+        cmd.args(["run", "--exit-with-parent", "--cameras-control", "--config"])
+            .arg(&self.config)
+            .arg("--cameras-file")
+            .arg(&file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
         if let Some(addr) = listen {
             cmd.arg("--http-listen").arg(addr.to_string());
         }
         *self.status.pipeline_addr.lock().unwrap_or_else(|p| p.into_inner()) = listen;
         match cmd.spawn() {
-            Ok(child) => {
+            Ok(mut child) => {
                 self.status.pipeline_starts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(pid = child.id(), "worker: pipeline started");
-                Some(Pipeline { child, cameras: cameras.clone(), started: Instant::now() })
+                let (Some(control), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+                    tracing::error!("worker: the pipeline's pipes are missing");
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return None;
+                };
+                let (tx, answers) = std::sync::mpsc::channel();
+                let reader = std::thread::Builder::new().name("pipeline-answers".into()).spawn(move || {
+                    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                        if tx.send(line).is_err() {
+                            return;
+                        }
+                    }
+                });
+                if let Err(e) = reader {
+                    tracing::error!("worker: cannot read the pipeline's answers: {e}");
+                }
+                Some(Pipeline { child, cameras: cameras.clone(), started: Instant::now(), control, answers })
             }
             Err(e) => {
                 tracing::error!("worker: cannot start the pipeline: {e}");
@@ -121,20 +151,69 @@ impl Runner {
         }
     }
 
-    /// Runs exactly `cameras` (restarting the pipeline when the set differs).
+    /// Tells the running pipeline to run `cameras` (the file rewritten, then
+    /// `reload`), and waits for its answer: Ok once the cameras that went are stopped
+    /// and the new ones started.
+    fn reload(&self, pipeline: &mut Pipeline, cameras: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+        if let Ok(Some(status)) = pipeline.child.try_wait() {
+            return Err(format!("the pipeline had exited ({status})"));
+        }
+        self.write_cameras(cameras)?;
+        while pipeline.answers.try_recv().is_ok() {}
+        pipeline
+            .control
+            .write_all(b"reload\n")
+            .and_then(|()| pipeline.control.flush())
+            .map_err(|e| format!("cannot reach the pipeline: {e}"))?;
+        match pipeline.answers.recv_timeout(self.stop_deadline) {
+            Ok(answer) if answer.starts_with("applied") => {
+                pipeline.cameras = cameras.clone();
+                Ok(())
+            }
+            Ok(answer) => Err(format!("the pipeline answered `{answer}`")),
+            Err(RecvTimeoutError::Timeout) => Err(format!("no answer within {:?}", self.stop_deadline)),
+            Err(RecvTimeoutError::Disconnected) => Err("the pipeline exited".into()),
+        }
+    }
+
+    /// Runs exactly `cameras`: the running pipeline changes only the cameras that
+    /// differ; a pipeline is started when there is none (and kept, empty, when the
+    /// set becomes empty: it is ready for the next cameras).
     fn apply(&self, cameras: &BTreeMap<String, Vec<u8>>) {
         *self.wanted.lock().unwrap_or_else(|p| p.into_inner()) = cameras.clone();
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if current.as_ref().is_some_and(|p| &p.cameras == cameras) {
             return;
         }
-        if let Some(p) = current.take() {
-            self.stop(p);
-        }
         tracing::info!(count = cameras.len(), "worker: cameras now: {}", ids(cameras));
         self.status.cameras.store(cameras.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if let Some(mut p) = current.take() {
+            let started = Instant::now();
+            match self.reload(&mut p, cameras) {
+                Ok(()) => {
+                    self.status.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::info!(ms = started.elapsed().as_millis() as u64, "worker: pipeline reloaded its cameras");
+                    *current = Some(p);
+                    return;
+                }
+                Err(e) => {
+                    // Stopped (killed if need be) before anything else: never two
+                    // workers on one camera.
+                    tracing::error!("worker: the pipeline could not change its cameras ({e}); replacing it");
+                    self.stop(p);
+                }
+            }
+        }
         if !cameras.is_empty() {
             *current = self.start(cameras);
+        }
+    }
+
+    /// Stops the pipeline (the worker is leaving).
+    fn stop_pipeline(&self) {
+        let taken = self.current.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(p) = taken {
+            self.stop(p);
         }
     }
 
@@ -209,6 +288,7 @@ pub async fn worker(config_path: &Path, config: Config) -> i32 {
         topic: config.cluster.assignments_topic.clone(),
         group_id: config.cluster.group_id.clone(),
         session_timeout: Duration::from_secs(config.cluster.session_timeout_secs),
+        cooperative: config.cluster.rebalance == crate::config::schema::RebalanceProtocol::Cooperative,
     };
     let follower = {
         let runner = Arc::clone(&runner) as Arc<dyn AssignmentListener>;
@@ -243,6 +323,7 @@ pub async fn worker(config_path: &Path, config: Config) -> i32 {
     let _ = tokio::task::spawn_blocking(move || {
         follower.stop();
         r.apply(&BTreeMap::new());
+        r.stop_pipeline();
     })
     .await;
     tracing::info!("worker: stopped cleanly");

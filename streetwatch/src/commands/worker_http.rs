@@ -21,6 +21,8 @@ use crate::telemetry::http::local_get;
 pub struct WorkerStatus {
     pub cameras: AtomicU64,
     pub pipeline_starts: AtomicU64,
+    /// Camera changes the running pipeline applied without a restart.
+    pub reloads: AtomicU64,
     /// The running pipeline's own endpoint (loopback).
     pub pipeline_addr: std::sync::Mutex<Option<SocketAddr>>,
 }
@@ -70,10 +72,13 @@ pub async fn serve(
                     let mut text = format!(
                         "# HELP streetwatch_worker_cameras Cameras this worker runs now.\n\
                          # TYPE streetwatch_worker_cameras gauge\nstreetwatch_worker_cameras {}\n\
-                         # HELP streetwatch_worker_pipeline_starts_total Pipelines started (one per change of the worker's cameras).\n\
-                         # TYPE streetwatch_worker_pipeline_starts_total counter\nstreetwatch_worker_pipeline_starts_total {}\n",
+                         # HELP streetwatch_worker_pipeline_starts_total Pipelines started (the first, and after one failed or exited).\n\
+                         # TYPE streetwatch_worker_pipeline_starts_total counter\nstreetwatch_worker_pipeline_starts_total {}\n\
+                         # HELP streetwatch_worker_camera_reloads_total Changes of the worker's cameras applied by the running pipeline.\n\
+                         # TYPE streetwatch_worker_camera_reloads_total counter\nstreetwatch_worker_camera_reloads_total {}\n",
                         status.cameras.load(Ordering::Relaxed),
                         status.pipeline_starts.load(Ordering::Relaxed),
+                        status.reloads.load(Ordering::Relaxed),
                     );
                     if status.cameras.load(Ordering::Relaxed) > 0 {
                         if let Some((200, body)) = pipeline(&status, "/metrics").await {

@@ -680,6 +680,20 @@ pub struct ClusterConfig {
     pub camera_status_topic: String,
     /// How often a worker repeats every camera's status, in seconds.
     pub heartbeat_secs: u64,
+    /// The group's rebalance protocol.
+    pub rebalance: RebalanceProtocol,
+}
+
+/// How the workers' group moves cameras when a worker joins or leaves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RebalanceProtocol {
+    /// Incremental (`cooperative-sticky`): only the cameras that move stop and start.
+    #[default]
+    Cooperative,
+    /// Every worker gives up all its cameras at every rebalance (`range`); kept for
+    /// comparison and for brokers that cannot do better.
+    Eager,
 }
 
 impl Default for ClusterConfig {
@@ -691,6 +705,7 @@ impl Default for ClusterConfig {
             session_timeout_secs: 10,
             camera_status_topic: "streetwatch.camera-status".into(),
             heartbeat_secs: 5,
+            rebalance: RebalanceProtocol::Cooperative,
         }
     }
 }

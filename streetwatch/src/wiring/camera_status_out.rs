@@ -3,7 +3,7 @@
 //! camera once per heartbeat. The shared console reads it to show which worker runs
 //! each camera, and a camera whose records stopped as stale.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use ingest::{CameraHandle, StatusEvent};
@@ -21,16 +21,65 @@ struct Reporter {
     publisher: StatePublisher,
     worker: String,
     heartbeat: Duration,
-    refs: Vec<(String, proto::v1::CameraRef)>,
+    /// The cameras reported on: their status, and how events name them.
+    cameras: RwLock<Vec<(CameraHandle, proto::v1::CameraRef)>>,
     sink: Weak<IncidentSink>,
 }
 
+/// The status of the cameras a pipeline runs, on Kafka; cameras come and go with
+/// `add` and `remove`.
+pub struct CameraStatusOut {
+    reporter: Arc<Reporter>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl CameraStatusOut {
+    pub fn add(&self, config: &Config, handle: &CameraHandle) {
+        self.reporter.add(config, handle);
+    }
+
+    /// Says `stopped` for the camera and stops reporting on it; blocks until the
+    /// record is on the broker (or 3 s passed): the worker the camera moves to
+    /// says `streaming` after this.
+    pub fn remove(&self, camera_id: &str) {
+        let removed = {
+            let mut cameras = self.reporter.cameras.write().unwrap_or_else(|p| p.into_inner());
+            let at = cameras.iter().position(|(h, _)| &*h.id == camera_id);
+            at.map(|i| cameras.remove(i))
+        };
+        if let Some((handle, _)) = removed {
+            self.reporter.send(&stopped(&handle));
+            self.reporter.publisher.flush(Duration::from_secs(3));
+        }
+    }
+}
+
+fn stopped(handle: &CameraHandle) -> StatusEvent {
+    let mut status = handle.status.borrow().clone();
+    status.state = ingest::CameraState::Stopped;
+    status.since = SystemTime::now();
+    status.fps = 0.0;
+    status
+}
+
 impl Reporter {
+    fn add(&self, config: &Config, handle: &CameraHandle) {
+        let config_of = config.cameras.iter().find(|c| *c.config.id == *handle.id).map(|c| &c.config);
+        let wire = camera_ref(&handle.id, config_of);
+        self.cameras.write().unwrap_or_else(|p| p.into_inner()).push((handle.clone(), wire));
+    }
+
+    fn handles(&self) -> Vec<CameraHandle> {
+        self.cameras.read().unwrap_or_else(|p| p.into_inner()).iter().map(|(h, _)| h.clone()).collect()
+    }
+
     fn record(&self, status: &StatusEvent) -> proto::v1::CameraStatus {
         let camera = self
-            .refs
+            .cameras
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .find(|(id, _)| **id == *status.camera_id)
+            .find(|(h, _)| *h.id == *status.camera_id)
             .map_or_else(|| camera_ref(&status.camera_id, None), |(_, r)| r.clone());
         let last_frame_ms =
             self.sink.upgrade().and_then(|s| s.camera_picture(&status.camera_id)).and_then(|p| p.last_frame_ms);
@@ -46,6 +95,10 @@ impl Reporter {
             heartbeat_interval_ms: self.heartbeat.as_millis().min(u128::from(u32::MAX)) as u32,
             last_frame_ms: last_frame_ms.unwrap_or(0),
         }
+    }
+
+    fn reports_on(&self, camera_id: &str) -> bool {
+        self.cameras.read().unwrap_or_else(|p| p.into_inner()).iter().any(|(h, _)| &*h.id == camera_id)
     }
 
     fn send(&self, status: &StatusEvent) {
@@ -65,7 +118,7 @@ pub fn spawn(
     sink: Weak<IncidentSink>,
     shutdown: &CancellationToken,
     orphaned: CancellationToken,
-) -> Option<tokio::task::JoinHandle<()>> {
+) -> Option<CameraStatusOut> {
     if !config.cluster.enabled {
         return None;
     }
@@ -79,14 +132,21 @@ pub fn spawn(
             return None;
         }
     };
-    let refs =
-        config.cameras.iter().map(|c| (c.config.id.clone(), camera_ref(&c.config.id, Some(&c.config)))).collect();
-    let reporter = Arc::new(Reporter { publisher, worker: config.service.instance.clone(), heartbeat, refs, sink });
-    let cameras: Vec<CameraHandle> = cameras.to_vec();
+    let reporter = Arc::new(Reporter {
+        publisher,
+        worker: config.service.instance.clone(),
+        heartbeat,
+        cameras: RwLock::default(),
+        sink,
+    });
+    for handle in cameras {
+        reporter.add(config, handle);
+    }
+    let out = Arc::clone(&reporter);
     let mut changes = events.subscribe();
     let shutdown = shutdown.clone();
     tracing::info!(topic = %topic, every_secs = heartbeat.as_secs(), "camera status published to Kafka");
-    Some(tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut beat = tokio::time::interval(heartbeat);
         loop {
             tokio::select! {
@@ -94,13 +154,15 @@ pub fn spawn(
                 // The worker died: not a word more, not even the cameras stopping.
                 _ = orphaned.cancelled() => break,
                 _ = beat.tick() => {
-                    for c in &cameras {
+                    for c in reporter.handles() {
                         let status = c.status.borrow().clone();
                         reporter.send(&status);
                     }
                 }
                 change = changes.recv() => match change {
-                    Ok(status) => reporter.send(&status),
+                    // Only cameras still reported on: a removed one said `stopped` last.
+                    Ok(status) if reporter.reports_on(&status.camera_id) => reporter.send(&status),
+                    Ok(_) => {}
                     // Missed changes are covered by the next heartbeat.
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
@@ -112,17 +174,13 @@ pub fn spawn(
             return;
         }
         let last = Arc::clone(&reporter);
-        let cameras = cameras.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            for c in &cameras {
-                let mut status = c.status.borrow().clone();
-                status.state = ingest::CameraState::Stopped;
-                status.since = SystemTime::now();
-                status.fps = 0.0;
-                last.send(&status);
+            for c in last.handles() {
+                last.send(&stopped(&c));
             }
             last.publisher.flush(Duration::from_secs(3));
         })
         .await;
-    }))
+    });
+    Some(CameraStatusOut { reporter: out, task })
 }

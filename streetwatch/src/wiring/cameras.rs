@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use ingest::{CameraHandle, CameraSettings, CameraWorker, Doorbell, RetryPolicy, StatusEvent};
 use tokio::sync::broadcast;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Camera;
 
@@ -48,12 +46,4 @@ pub fn prepare_cameras(
         .filter(|c| c.config.enabled)
         .map(|camera| CameraWorker::new(camera_settings(camera), Arc::clone(doorbell), events.clone()))
         .unzip()
-}
-
-/// Starts the workers, each on its own task: a failing camera retries by itself and
-/// never holds up the others.
-pub fn spawn_cameras(workers: Vec<CameraWorker>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
-    for worker in workers {
-        tasks.spawn(worker.run(shutdown.clone()));
-    }
 }

@@ -3,7 +3,7 @@
 //! The detector knows nothing of GStreamer: it reads frames through its `FrameFeed`
 //! trait, implemented here over ingest's slots and doorbell.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use detector::image::{ImageError, ImageRef};
@@ -19,15 +19,43 @@ use ingest::{CameraHandle, Doorbell, Frame};
 use crate::config::schema::{Coordinates, ExecutionProvider};
 use crate::config::Config;
 
-/// Ingest's frame slots, as the detector reads them.
+/// Ingest's frame slots, as the detector reads them. Cameras are added (a cluster
+/// pipeline given more) and retired (taken away) while the detector runs; an index
+/// is never reused, so a late result of a retired camera cannot reach another.
 pub struct IngestFeed {
-    cameras: Vec<CameraHandle>,
+    cameras: RwLock<Vec<FeedCamera>>,
     doorbell: Arc<Doorbell>,
 }
 
+struct FeedCamera {
+    id: Arc<str>,
+    /// None once retired.
+    handle: Option<CameraHandle>,
+    masks: Arc<[PrivacyMask]>,
+}
+
 impl IngestFeed {
-    pub fn new(cameras: Vec<CameraHandle>, doorbell: Arc<Doorbell>) -> Self {
-        Self { cameras, doorbell }
+    /// The feed of `cameras` (indices in their order).
+    pub fn new(config: &Config, cameras: &[CameraHandle], doorbell: Arc<Doorbell>) -> Self {
+        let feed = Self { cameras: RwLock::default(), doorbell };
+        for handle in cameras {
+            feed.add(handle.clone(), privacy_masks(config, &handle.id));
+        }
+        feed
+    }
+
+    /// Adds a camera; returns its index.
+    pub fn add(&self, handle: CameraHandle, masks: Vec<PrivacyMask>) -> usize {
+        let mut cameras = self.cameras.write().unwrap_or_else(|p| p.into_inner());
+        cameras.push(FeedCamera { id: Arc::clone(&handle.id), handle: Some(handle), masks: Arc::from(masks) });
+        cameras.len() - 1
+    }
+
+    /// The camera at `index` gives no more frames (what waits in its slot is dropped).
+    pub fn retire(&self, index: usize) {
+        if let Some(c) = self.cameras.write().unwrap_or_else(|p| p.into_inner()).get_mut(index) {
+            c.handle = None;
+        }
     }
 }
 
@@ -48,13 +76,19 @@ impl FrameFeed for IngestFeed {
     type Frame = IngestFrame;
 
     fn camera_count(&self) -> usize {
-        self.cameras.len()
+        self.cameras.read().unwrap_or_else(|p| p.into_inner()).len()
     }
     fn camera_id(&self, camera: usize) -> Arc<str> {
-        Arc::clone(&self.cameras[camera].id)
+        let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
+        cameras.get(camera).map_or_else(|| Arc::from("unknown"), |c| Arc::clone(&c.id))
+    }
+    fn privacy_masks(&self, camera: usize) -> Arc<[PrivacyMask]> {
+        let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
+        cameras.get(camera).map_or_else(|| Arc::from(Vec::new()), |c| Arc::clone(&c.masks))
     }
     fn take(&self, camera: usize) -> Option<IngestFrame> {
-        self.cameras.get(camera)?.slot.take().map(IngestFrame)
+        let cameras = self.cameras.read().unwrap_or_else(|p| p.into_inner());
+        cameras.get(camera)?.handle.as_ref()?.slot.take().map(IngestFrame)
     }
     fn arrivals(&self) -> u64 {
         self.doorbell.count()
@@ -64,9 +98,8 @@ impl FrameFeed for IngestFeed {
     }
 }
 
-/// The detector's settings from the validated config, for the cameras that run (in
-/// the order of `cameras`).
-pub fn pool_settings(config: &Config, cameras: &[CameraHandle]) -> PoolSettings {
+/// The detector's settings from the validated config.
+pub fn pool_settings(config: &Config) -> PoolSettings {
     let d = &config.detector;
     let manifest = &config.model_manifest;
     // Class names were checked against the model when the config was validated.
@@ -75,7 +108,6 @@ pub fn pool_settings(config: &Config, cameras: &[CameraHandle]) -> PoolSettings 
         .iter()
         .map(|class| d.class_score_thresholds.get(class).copied().unwrap_or(d.score_threshold))
         .collect();
-    let privacy_masks = cameras.iter().map(|handle| privacy_masks(config, &handle.id)).collect();
     PoolSettings {
         workers: d.inference_threads as usize,
         session: session_options(config),
@@ -87,7 +119,6 @@ pub fn pool_settings(config: &Config, cameras: &[CameraHandle]) -> PoolSettings 
             max_box_fraction: d.max_box_fraction,
         },
         max_batch: d.max_batch as usize,
-        privacy_masks,
     }
 }
 
@@ -133,13 +164,11 @@ pub fn load_model(config: &Config) -> Result<LoadedModel, detector::DetectorErro
 pub fn start_detection<S: DetectionSink<IngestFrame>>(
     config: &Config,
     model: &LoadedModel,
-    cameras: Vec<CameraHandle>,
-    doorbell: Arc<Doorbell>,
+    feed: Arc<IngestFeed>,
     sink: Arc<S>,
 ) -> Result<InferencePool, detector::DetectorError> {
     detector::workers::metrics::describe();
-    let settings = pool_settings(config, &cameras);
-    let feed = Arc::new(IngestFeed::new(cameras, doorbell));
+    let settings = pool_settings(config);
     let pool = InferencePool::start(model, feed, sink, settings)?;
     if let Some(note) = &pool.fallback_note {
         tracing::warn!("detector: {note}");

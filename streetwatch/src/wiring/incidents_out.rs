@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use detector::analysis::CameraAnalysis;
@@ -87,7 +87,11 @@ pub struct SinkOptions {
 }
 
 pub struct IncidentSink {
-    cameras: Vec<CameraState>,
+    /// By the detector's camera index; None once a camera is retired (a cluster
+    /// pipeline's camera taken away).
+    cameras: RwLock<Vec<Option<Arc<CameraState>>>>,
+    /// For the stream clocks of cameras added later.
+    stream_time_base: Option<detector::timestamp::Timestamp>,
     data_dir: PathBuf,
     instance: String,
     model: detector::ModelManifest,
@@ -113,50 +117,11 @@ impl IncidentSink {
     /// One analysis per camera, in the order of `cameras` (the detector's order).
     pub fn new(config: &Config, cameras: &[CameraHandle], router: Arc<router::Router>, options: SinkOptions) -> Self {
         let SinkOptions { stream_time_base, clips, annotate_dir, uploader, thumbnails } = options;
-        let states = cameras
-            .iter()
-            .map(|handle| {
-                let camera = config.cameras.iter().find(|c| *c.config.id == *handle.id);
-                let fast_file =
-                    camera.is_some_and(|c| c.url.kind() == SourceKind::File && c.config.pacing == Pacing::Fast);
-                let source = if fast_file { ClockSource::StreamTime } else { ClockSource::Wall };
-                let clock = StreamClock::starting_at(source, stream_time_base);
-                let (analysis, zones, offset) = match camera {
-                    Some(c) => {
-                        (camera_analysis(c, &config.rules, &config.model_manifest), zones(c), utc_offset_minutes(c))
-                    }
-                    // Every handle comes from a configured camera; an empty analysis is a safe stand-in.
-                    None => (
-                        CameraAnalysis::new(
-                            Arc::clone(&handle.id),
-                            Vec::new(),
-                            0,
-                            super::analysis::rule_settings(&config.rules, &config.model_manifest),
-                            super::analysis::tracker_settings(&config.rules),
-                        ),
-                        Vec::new(),
-                        0,
-                    ),
-                };
-                CameraState {
-                    id: Arc::clone(&handle.id),
-                    ring: Arc::clone(&handle.preroll),
-                    wire: camera_ref(&handle.id, camera.map(|c| &c.config)),
-                    group: camera.and_then(|c| c.config.group.clone()),
-                    masks: privacy_masks(config, &handle.id),
-                    zones,
-                    utc_offset_minutes: offset,
-                    analysis: Mutex::new((analysis, clock)),
-                    frames: AtomicU64::new(0),
-                    last_pts_ms: AtomicU64::new(0),
-                    annotated: Mutex::new(None),
-                    last_frame_ms: AtomicI64::new(0),
-                    thumbnail: Mutex::new(None),
-                }
-            })
-            .collect();
+        let states =
+            cameras.iter().map(|handle| Some(Arc::new(camera_state(config, handle, stream_time_base)))).collect();
         Self {
-            cameras: states,
+            cameras: RwLock::new(states),
+            stream_time_base,
             data_dir: config.data_dir.clone(),
             instance: config.service.instance.clone(),
             model: config.model_manifest.clone(),
@@ -168,10 +133,36 @@ impl IncidentSink {
         }
     }
 
+    /// Adds a camera of `config` (the detector's next index); returns its index.
+    pub fn add_camera(&self, config: &Config, handle: &CameraHandle) -> usize {
+        let state = Arc::new(camera_state(config, handle, self.stream_time_base));
+        let mut cameras = self.cameras.write().unwrap_or_else(|p| p.into_inner());
+        cameras.push(Some(state));
+        cameras.len() - 1
+    }
+
+    /// Stops analysing the camera at `index`: once this returns, no frame of it is
+    /// being analysed and none will be. Its open incidents end with it (no ENDED: the
+    /// worker that takes the camera over starts afresh).
+    pub fn retire(&self, index: usize) {
+        let state = self.cameras.write().unwrap_or_else(|p| p.into_inner()).get_mut(index).and_then(Option::take);
+        if let Some(state) = state {
+            // Waits for a frame being analysed right now (its events go out first).
+            drop(state.analysis.lock().unwrap_or_else(|p| p.into_inner()));
+            gauge!("streetwatch_incidents_open", "camera" => state.id.to_string()).set(0.0);
+            gauge!("streetwatch_tracked_objects", "camera" => state.id.to_string()).set(0.0);
+        }
+    }
+
+    /// The cameras analysed now.
+    fn live(&self) -> Vec<Arc<CameraState>> {
+        self.cameras.read().unwrap_or_else(|p| p.into_inner()).iter().flatten().cloned().collect()
+    }
+
     /// The newest analysed frame's wall-clock time (Unix ms) and a recent thumbnail
     /// of camera `id`; None for an unknown camera.
     pub fn camera_picture(&self, id: &str) -> Option<CameraPicture> {
-        let cam = self.cameras.iter().find(|c| &*c.id == id)?;
+        let cam = self.live().into_iter().find(|c| &*c.id == id)?;
         let last = cam.last_frame_ms.load(Ordering::Relaxed);
         let thumbnail = cam.thumbnail.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(_, j)| Arc::clone(j));
         Some(CameraPicture { last_frame_ms: (last > 0).then_some(last), thumbnail })
@@ -256,7 +247,7 @@ impl IncidentSink {
 
     /// Completes the annotated videos.
     pub fn finish_annotations(&self) {
-        for cam in &self.cameras {
+        for cam in self.live() {
             let video = cam.annotated.lock().unwrap_or_else(|p| p.into_inner()).take();
             if let Some(v) = video {
                 match v.finish() {
@@ -269,7 +260,7 @@ impl IncidentSink {
 
     /// Ids of every camera's open incidents.
     pub fn open_incident_ids(&self) -> std::collections::HashSet<String> {
-        self.cameras
+        self.live()
             .iter()
             .flat_map(|c| c.analysis.lock().unwrap_or_else(|p| p.into_inner()).0.open_incident_ids())
             .collect()
@@ -305,8 +296,9 @@ impl IncidentSink {
 
     /// Frames analysed so far, all cameras, and the furthest stream time reached.
     pub fn progress(&self) -> (u64, Duration) {
-        let frames = self.cameras.iter().map(|c| c.frames.load(Ordering::Relaxed)).sum();
-        let pts = self.cameras.iter().map(|c| c.last_pts_ms.load(Ordering::Relaxed)).max().unwrap_or(0);
+        let cameras = self.live();
+        let frames = cameras.iter().map(|c| c.frames.load(Ordering::Relaxed)).sum();
+        let pts = cameras.iter().map(|c| c.last_pts_ms.load(Ordering::Relaxed)).max().unwrap_or(0);
         (frames, Duration::from_millis(pts))
     }
 
@@ -388,6 +380,48 @@ impl IncidentSink {
     }
 }
 
+/// A camera's analysis state, from its table in `config`.
+fn camera_state(
+    config: &Config,
+    handle: &CameraHandle,
+    stream_time_base: Option<detector::timestamp::Timestamp>,
+) -> CameraState {
+    let camera = config.cameras.iter().find(|c| *c.config.id == *handle.id);
+    let fast_file = camera.is_some_and(|c| c.url.kind() == SourceKind::File && c.config.pacing == Pacing::Fast);
+    let source = if fast_file { ClockSource::StreamTime } else { ClockSource::Wall };
+    let clock = StreamClock::starting_at(source, stream_time_base);
+    let (analysis, zones, offset) = match camera {
+        Some(c) => (camera_analysis(c, &config.rules, &config.model_manifest), zones(c), utc_offset_minutes(c)),
+        // Every handle comes from a configured camera; an empty analysis is a safe stand-in.
+        None => (
+            CameraAnalysis::new(
+                Arc::clone(&handle.id),
+                Vec::new(),
+                0,
+                super::analysis::rule_settings(&config.rules, &config.model_manifest),
+                super::analysis::tracker_settings(&config.rules),
+            ),
+            Vec::new(),
+            0,
+        ),
+    };
+    CameraState {
+        id: Arc::clone(&handle.id),
+        ring: Arc::clone(&handle.preroll),
+        wire: camera_ref(&handle.id, camera.map(|c| &c.config)),
+        group: camera.and_then(|c| c.config.group.clone()),
+        masks: privacy_masks(config, &handle.id),
+        zones,
+        utc_offset_minutes: offset,
+        analysis: Mutex::new((analysis, clock)),
+        frames: AtomicU64::new(0),
+        last_pts_ms: AtomicU64::new(0),
+        annotated: Mutex::new(None),
+        last_frame_ms: AtomicI64::new(0),
+        thumbnail: Mutex::new(None),
+    }
+}
+
 fn write_error(camera: &str, what: &str, detail: &str) {
     counter!("streetwatch_incident_write_errors_total", "camera" => camera.to_string()).increment(1);
     tracing::error!(camera, "cannot write the {what}: {detail}");
@@ -429,9 +463,12 @@ impl DetectionSink<IngestFrame> for IncidentSink {
         for d in &analysed.detections {
             counter!("streetwatch_objects_detected_total", "class" => d.label.to_string()).increment(1);
         }
-        let Some(cam) = self.cameras.get(analysed.camera) else { return };
+        let cam = self.cameras.read().unwrap_or_else(|p| p.into_inner()).get(analysed.camera).cloned().flatten();
+        // A camera retired while its frame was in the detector: the frame is dropped.
+        let Some(cam) = cam else { return };
         let frame = &analysed.frame.0;
         let image = analysed.frame.image().ok();
+        let cam = &*cam;
         let mut guard = cam.analysis.lock().unwrap_or_else(|p| p.into_inner());
         let (analysis, clock) = &mut *guard;
         let now = clock.time_of(frame.captured_at, frame.pts);

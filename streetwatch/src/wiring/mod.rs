@@ -2,6 +2,8 @@
 //! only place that knows about more than one of ingest, detector and router.
 
 pub mod analysis;
+pub mod camera_control;
+pub mod camera_set;
 pub mod camera_status_out;
 pub mod cameras;
 pub mod clips;
