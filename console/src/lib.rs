@@ -9,10 +9,12 @@
 //!
 //! The console knows nothing of cameras, models or Kafka: the binary hands it
 //! incident events (the router's `console` destination calls [`Console::deliver`]),
-//! a [`health::CameraHealthSource`] and a [`ReviewPublisher`] that sends operator
-//! decisions back through the router.
+//! a [`health::CameraHealthSource`], a [`ReviewPublisher`] that sends operator
+//! decisions back through the router, and optionally an
+//! [`evidence_store::EvidenceStore`] for evidence written on other machines.
 
 pub mod error;
+pub mod evidence_store;
 mod feed;
 pub mod health;
 mod http;
@@ -21,7 +23,7 @@ pub mod users;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use prost::Message;
@@ -57,6 +59,8 @@ pub struct Console {
     /// Held across a write and its announcement, so the feed announces changes in
     /// sequence order (a reconnecting browser catches up from the last one it saw).
     write_order: Mutex<()>,
+    /// Where evidence that is not on this disk is read from (object storage).
+    evidence_store: OnceLock<Arc<dyn evidence_store::EvidenceStore>>,
 }
 
 impl Console {
@@ -65,7 +69,23 @@ impl Console {
         let users = Users::load(&settings.users_file)?;
         let store = Store::open(&settings.database)?;
         feed::describe_metrics();
-        Ok(Arc::new(Console { settings, store, users, hub: FeedHub::new(), write_order: Mutex::new(()) }))
+        Ok(Arc::new(Console {
+            settings,
+            store,
+            users,
+            hub: FeedHub::new(),
+            write_order: Mutex::new(()),
+            evidence_store: OnceLock::new(),
+        }))
+    }
+
+    /// Reads evidence not on this disk from `store` (set once, before serving).
+    pub fn use_evidence_store(&self, store: Arc<dyn evidence_store::EvidenceStore>) {
+        let _ = self.evidence_store.set(store);
+    }
+
+    pub(crate) fn evidence_store(&self) -> Option<&Arc<dyn evidence_store::EvidenceStore>> {
+        self.evidence_store.get()
     }
 
     pub fn store(&self) -> &Store {

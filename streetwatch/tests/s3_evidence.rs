@@ -5,64 +5,21 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use streetwatch::config::S3Settings;
-use streetwatch::wiring::evidence_s3::S3Store;
-use support::{bin, repo_root, wait_for, Running};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn moto_server(port: u16) -> Server {
-    let cache = std::env::var("STREETWATCH_CACHE")
-        .unwrap_or_else(|_| format!("{}/.cache/streetwatch", std::env::var("HOME").unwrap_or_default()));
-    let exe = format!("{cache}/venv/bin/moto_server");
-    assert!(std::path::Path::new(&exe).is_file(), "{exe} not found: run deploy/setup.sh");
-    let child = Command::new(exe)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("the S3 server", Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
-    Server(child)
-}
+use support::{bin, repo_root, Running};
 
 #[test]
 fn snapshots_and_clips_are_put_in_the_bucket_and_events_name_them() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _server = moto_server(port);
-    let settings = S3Settings {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        bucket: "evidence".into(),
-        region: "us-east-1".into(),
-        prefix: "city/".into(),
-        path_style: true,
-        access_key: "test-access".into(),
-        secret_key: "test-secret".into(),
-    };
-    let store = S3Store::new(&settings).unwrap();
-    wait_for("the bucket", Duration::from_secs(20), || store.create_bucket().ok());
+    let (_server, store, port) = support::s3::bucket();
 
     let out = tempfile::tempdir().unwrap();
     let config = out.path().join("s3.toml");
     let shipped = std::fs::read_to_string(repo_root().join("deploy/vtest-once.toml")).unwrap();
     let models = repo_root().join("models");
-    let text = shipped.replace("\"../models/", &format!("\"{}/", models.display())).replace(
-        "[detector]",
-        &format!(
-            "[storage.s3]\nendpoint = \"http://127.0.0.1:{port}\"\nbucket = \"evidence\"\nprefix = \"city/\"\n\
-             access_key_env = \"TEST_S3_ACCESS\"\nsecret_key_env = \"TEST_S3_SECRET\"\n\n[detector]"
-        ),
-    );
+    let text = shipped
+        .replace("\"../models/", &format!("\"{}/", models.display()))
+        .replace("[detector]", &format!("{}\n[detector]", support::s3::config_table(port)));
     std::fs::write(&config, text).unwrap();
     let mut cmd = bin();
     cmd.args(["run", "--config"]).arg(&config);

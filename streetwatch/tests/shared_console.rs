@@ -44,11 +44,19 @@ fn site_of(camera: &str) -> &'static str {
 }
 
 fn config(dir: &Path, bootstrap: &str) -> PathBuf {
+    config_with(dir, bootstrap, "")
+}
+
+/// The console's config, with `extra` tables.
+fn config_with(dir: &Path, bootstrap: &str, extra: &str) -> PathBuf {
     let users = dir.join("users.toml");
-    // An operator for the whole city, a viewer for the north district only.
-    for args in
-        [&["--name", "li.wei", "--role", "operator"][..], &["--name", "zhang", "--role", "viewer", "--site", "north"]]
-    {
+    // An operator for the whole city, a viewer for the north district only, an admin
+    // (who reads the audit log).
+    for args in [
+        &["--name", "li.wei", "--role", "operator"][..],
+        &["--name", "zhang", "--role", "viewer", "--site", "north"],
+        &["--name", "root", "--role", "admin"],
+    ] {
         let mut add =
             bin().args(["console-user", "--users-file"]).arg(&users).args(args).stdin(Stdio::piped()).spawn().unwrap();
         add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
@@ -66,6 +74,7 @@ enabled = false
 [storage]
 data_dir = "{dir}/data"
 
+{extra}
 [detector]
 model = "{model}"
 
@@ -226,6 +235,8 @@ impl Session {
 fn start_console(config: &Path) -> (Running, String) {
     let mut cmd = bin();
     cmd.args(["console", "--config"]).arg(config);
+    // The object storage's credentials, for a config with [storage.s3].
+    cmd.env("TEST_S3_ACCESS", "test-access").env("TEST_S3_SECRET", "test-secret");
     let mut console = Running::spawn(cmd);
     let started = std::time::Instant::now();
     loop {
@@ -380,6 +391,108 @@ fn the_shared_console_reads_the_cluster_and_rebuilds_from_the_topics() {
     });
     let log = console.stderr();
     assert!(!log.contains("panicked"), "{log}");
+    drop(console);
+    drop(broker);
+}
+
+/// Evidence written by other workers, in the object storage they upload to: the
+/// shared console streams it with byte ranges to accounts of its district, refuses
+/// it to others and to URIs outside its bucket, and audits each opening.
+#[cfg(feature = "s3")]
+#[test]
+fn the_shared_console_serves_other_workers_evidence_from_object_storage() {
+    let (broker, conn) = support::start_broker();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        create_topics(&conn, &[INCIDENTS, REVIEWS], 1, Duration::from_secs(10)).await.unwrap();
+        create_compacted_topic(&conn, STATUS, 1, Duration::from_secs(10)).await.unwrap();
+        create_compacted_topic(&conn, ASSIGNMENTS, 1, Duration::from_secs(10)).await.unwrap();
+    });
+    let (_s3, store, port) = support::s3::bucket();
+    // Larger than one streamed chunk (64 KiB), so the body comes in several.
+    let snapshot: String = (0..5_000u32).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let clip: String = (0..300_000u32).map(|i| char::from(b'A' + (i % 26) as u8)).collect();
+    store.put("evidence/2026-12-02/cam-2/inc-s3.jpg", snapshot.as_bytes()).unwrap();
+    store.put("evidence/2026-12-02/cam-2/inc-s3.mp4", clip.as_bytes()).unwrap();
+    let with_evidence = |id: &str, snapshot: &str, clip: &str| {
+        let mut e = incident(id, "cam-2", pb::Phase::Started, 1);
+        e.evidence = Some(pb::Evidence { snapshot_uri: snapshot.into(), clip_uri: clip.into(), ..Default::default() });
+        e
+    };
+    let uri = |name: &str| format!("s3://evidence/city/evidence/2026-12-02/cam-2/{name}");
+    send_incidents(
+        &conn,
+        &[
+            with_evidence("inc-s3", &uri("inc-s3.jpg"), &uri("inc-s3.mp4")),
+            // Not uploaded (yet): the store says so.
+            with_evidence("inc-later", &uri("inc-later.jpg"), &uri("inc-later.mp4")),
+            // Another bucket: never fetched.
+            with_evidence("inc-foreign", "s3://elsewhere/city/evidence/x.jpg", "s3://elsewhere/city/evidence/x.mp4"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(dir.path(), &broker.bootstrap(), &support::s3::config_table(port));
+    let (console, addr) = start_console(&config);
+    let operator = Session::login(&addr);
+    wait_for("the incidents in the console", Duration::from_secs(20), || {
+        (operator.incidents().len() == 3).then_some(())
+    });
+    let get = |s: &Session, path: &str, range: Option<&str>| {
+        let mut headers = vec![("Cookie", s.cookie.as_str())];
+        if let Some(r) = range {
+            headers.push(("Range", r));
+        }
+        http(&addr, "GET", path, &headers, "")
+    };
+    let snap = "/evidence/incidents/inc-s3/snapshot.jpg";
+    let video = "/evidence/incidents/inc-s3/clip.mp4";
+
+    let (status, head, body) = get(&operator, snap, None);
+    assert_eq!(status, 200, "{head}{body}");
+    assert!(head.contains("content-type: image/jpeg"), "{head}");
+    assert_eq!(body, snapshot);
+    let (status, _, body) = get(&operator, video, None);
+    assert_eq!((status, body.len()), (200, clip.len()));
+    assert!(body == clip, "the whole clip, as stored");
+    let (status, head, body) = get(&operator, video, Some("bytes=100000-100099"));
+    assert_eq!(status, 206, "{head}");
+    assert!(head.contains("content-range: bytes 100000-100099/300000"), "{head}");
+    assert_eq!(body, clip[100_000..100_100]);
+    let (status, _, body) = get(&operator, video, Some("bytes=-10"));
+    assert_eq!((status, body.as_str()), (206, &clip[clip.len() - 10..]));
+    let (status, head, _) = get(&operator, video, Some("bytes=400000-"));
+    assert_eq!(status, 416, "{head}");
+    let (status, _, body) = get(&operator, "/evidence/incidents/inc-later/clip.mp4", None);
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("not in object storage"), "{body}");
+    assert_eq!(get(&operator, "/evidence/incidents/inc-foreign/snapshot.jpg", None).0, 404);
+
+    // The north viewer does not see the south's evidence, by any URL.
+    let north = Session::login_as(&addr, "zhang");
+    assert_eq!(get(&north, snap, None).0, 404);
+    assert_eq!(get(&north, video, Some("bytes=0-99")).0, 404);
+
+    // Openings are audited (not each seek), and so are refusals.
+    let admin = Session::login_as(&addr, "root");
+    let records = admin.get("/api/audit?limit=500")["records"].as_array().unwrap().clone();
+    let evidence: Vec<(String, String, String, String)> = records
+        .iter()
+        .filter(|r| r["action"] == "evidence")
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (s("user"), s("target"), s("detail"), s("outcome"))
+        })
+        .collect();
+    let count = |user: &str, target: &str, detail: &str, outcome: &str| {
+        evidence
+            .iter()
+            .filter(|e| (e.0.as_str(), e.1.as_str(), e.2.as_str(), e.3.as_str()) == (user, target, detail, outcome))
+            .count()
+    };
+    assert_eq!(count("li.wei", "inc-s3", "snapshot", "ok"), 1, "{evidence:?}");
+    assert_eq!(count("li.wei", "inc-s3", "clip", "ok"), 1, "the whole clip, not its later ranges: {evidence:?}");
+    assert_eq!(count("zhang", "inc-s3", "snapshot", "refused"), 1, "{evidence:?}");
+    assert_eq!(count("zhang", "inc-s3", "clip", "refused"), 1, "{evidence:?}");
     drop(console);
     drop(broker);
 }

@@ -1,17 +1,22 @@
 //! Evidence to logged-in browsers only: an incident's snapshot and clip (with byte
 //! ranges, so the video player can seek), and camera thumbnails. Files are looked up
-//! by incident id in the database, never by a path from the request.
+//! by incident id in the database, never by a path from the request; an account sees
+//! only its district's. Evidence not on this disk (another worker's, in a cluster)
+//! comes from the object store the workers upload to. Bodies are streamed in chunks,
+//! never read whole. Each opening of a piece of evidence (not each seek within it)
+//! is audited, and so is a refusal.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path as FsPath, PathBuf};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Authed;
 use super::{ApiError, Shared};
+use crate::evidence_store::EvidenceStore;
 
 /// The local file of an evidence URI: `evidence/...` relative to the data folder,
 /// or an `s3://bucket/prefix/evidence/...` object's local copy. Anything else (or a
@@ -44,21 +49,52 @@ pub fn parse_range(value: &str, len: u64) -> Option<(u64, u64)> {
     (start <= end && start < len).then_some((start, end))
 }
 
-fn serve_file(path: &FsPath, mime: &'static str, headers: &HeaderMap) -> Response {
+/// How much of a body is read at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// A body read from `reader` on a blocking thread, `CHUNK` bytes at a time, as the
+/// client takes it.
+fn streamed(reader: Box<dyn Read + Send>, limit: u64) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut reader = reader.take(limit);
+        loop {
+            let mut chunk = vec![0u8; CHUNK];
+            match reader.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                        return; // the browser went away
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }))
+}
+
+fn evidence_headers(response: &mut Response, mime: &'static str) {
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(mime));
+    h.insert(header::ACCEPT_RANGES, header::HeaderValue::from_static("bytes"));
+    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
+}
+
+fn serve_file(path: &FsPath, mime: &'static str, range: Option<&str>) -> Response {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "evidence not on disk (a clip is written once its post-roll is recorded; retention removes old evidence)",
-        )
-        .into_response(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return not_on_disk(),
         Err(e) => return ApiError::internal(format!("{}: {e}", path.display())).into_response(),
     };
     let len = match file.metadata() {
         Ok(m) => m.len(),
         Err(e) => return ApiError::internal(format!("{}: {e}", path.display())).into_response(),
     };
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, end) = match range {
         None => (StatusCode::OK, 0, len.saturating_sub(1)),
         Some(r) => match parse_range(r, len) {
@@ -70,20 +106,67 @@ fn serve_file(path: &FsPath, mime: &'static str, headers: &HeaderMap) -> Respons
         },
     };
     let count = if len == 0 { 0 } else { end - start + 1 };
-    let mut body = Vec::with_capacity(count as usize);
-    let read = file.seek(SeekFrom::Start(start)).and_then(|_| file.take(count).read_to_end(&mut body));
-    if let Err(e) = read {
+    if let Err(e) = file.seek(SeekFrom::Start(start)) {
         return ApiError::internal(format!("{}: {e}", path.display())).into_response();
     }
-    let mut response = (status, Body::from(body)).into_response();
+    let mut response = (status, streamed(Box::new(file), count)).into_response();
+    evidence_headers(&mut response, mime);
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(mime));
-    h.insert(header::ACCEPT_RANGES, header::HeaderValue::from_static("bytes"));
-    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
+    h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(count));
     if status == StatusCode::PARTIAL_CONTENT {
         if let Ok(v) = header::HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
             h.insert(header::CONTENT_RANGE, v);
         }
+    }
+    response
+}
+
+fn not_on_disk() -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "evidence not on disk (a clip is written once its post-roll is recorded; retention removes old evidence)",
+    )
+    .into_response()
+}
+
+/// The object of `uri` from the object store, the store's answer passed on.
+fn serve_object(store: &dyn EvidenceStore, uri: &str, mime: &'static str, range: Option<&str>) -> Response {
+    let object = match store.get(uri, range) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("console: evidence from object storage: {e}");
+            return ApiError::new(StatusCode::BAD_GATEWAY, "the evidence store did not answer; try again")
+                .into_response();
+        }
+    };
+    match object.status {
+        200 | 206 => {}
+        404 => {
+            return ApiError::new(
+                StatusCode::NOT_FOUND,
+                "evidence not in object storage (not uploaded yet, or expired)",
+            )
+            .into_response()
+        }
+        416 => {
+            let range = object.content_range.unwrap_or_else(|| "bytes */0".into());
+            return (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, range)]).into_response();
+        }
+        other => {
+            tracing::error!(status = other, "console: evidence from object storage: unexpected status");
+            return ApiError::new(StatusCode::BAD_GATEWAY, "the evidence store refused the request").into_response();
+        }
+    }
+    let status = if object.status == 206 { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+    let limit = object.content_length.unwrap_or(u64::MAX);
+    let mut response = (status, streamed(object.body, limit)).into_response();
+    evidence_headers(&mut response, mime);
+    let h = response.headers_mut();
+    if let Some(len) = object.content_length {
+        h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+    }
+    if let Some(v) = object.content_range.and_then(|r| header::HeaderValue::from_str(&r).ok()) {
+        h.insert(header::CONTENT_RANGE, v);
     }
     response
 }
@@ -93,8 +176,21 @@ enum Which {
     Clip,
 }
 
+fn audit(state: &Shared, entry: &crate::store::AuditEntry) {
+    if let Err(e) = state.console.store.audit(entry, crate::store::now_ms()) {
+        tracing::error!("console: audit log: {e}");
+    }
+}
+
 async fn incident_file(state: Shared, authed: Authed, id: String, which: Which, headers: HeaderMap) -> Response {
+    let what = match which {
+        Which::Snapshot => "snapshot",
+        Which::Clip => "clip",
+    };
     if let Err(e) = authed.visible_incident(&state, &id) {
+        let mut entry = authed.audit("evidence", &id, what);
+        entry.outcome = "refused".into();
+        audit(&state, &entry);
         return e.into_response();
     }
     let evidence = match state.console.store.evidence(&id) {
@@ -109,9 +205,24 @@ async fn incident_file(state: Shared, authed: Authed, id: String, which: Which, 
     let Some(path) = local_path(&state.console.settings.data_dir, &uri) else {
         return ApiError::new(StatusCode::NOT_FOUND, "this incident has no such evidence").into_response();
     };
-    tokio::task::spawn_blocking(move || serve_file(&path, mime, &headers))
-        .await
-        .unwrap_or_else(|e| ApiError::internal(e).into_response())
+    // One bytes= range, checked here; anything else is answered as the whole file.
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|r| parse_range(r, u64::MAX).is_some())
+        .map(str::to_string);
+    // An opening, not a seek within what is already open (a player asks many ranges).
+    if range.as_deref().is_none_or(|r| r.starts_with("bytes=0-")) {
+        audit(&state, &authed.audit("evidence", &id, what));
+    }
+    let remote = state.console.evidence_store().filter(|s| s.holds(&uri)).cloned();
+    tokio::task::spawn_blocking(move || match remote {
+        // Not on this disk (another worker's, or swept here): from object storage.
+        Some(store) if !path.exists() => serve_object(store.as_ref(), &uri, mime, range.as_deref()),
+        _ => serve_file(&path, mime, range.as_deref()),
+    })
+    .await
+    .unwrap_or_else(|e| ApiError::internal(e).into_response())
 }
 
 pub async fn snapshot(

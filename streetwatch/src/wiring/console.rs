@@ -25,7 +25,28 @@ pub fn open_console(config: &Config) -> Result<Option<Arc<Console>>, ConsoleErro
         secure_cookies: config.console.secure_cookies,
         session_ttl: Duration::from_secs(u64::from(config.console.session_hours) * 3600),
     };
-    Console::open(settings).map(Some)
+    let console = Console::open(settings)?;
+    use_object_storage(config, &console);
+    Ok(Some(console))
+}
+
+/// With `[storage.s3]`, evidence not on this disk (a cluster's other workers', or
+/// swept here by retention) is read from the bucket the workers upload to.
+#[cfg(feature = "s3")]
+fn use_object_storage(config: &Config, console: &Console) {
+    let Some(settings) = &config.evidence_s3 else { return };
+    match super::evidence_s3::S3Store::new(settings) {
+        Ok(store) => {
+            tracing::info!(bucket = %settings.bucket, "console: evidence not on this disk comes from object storage");
+            console.use_evidence_store(Arc::new(super::evidence_s3::S3Evidence(store)));
+        }
+        Err(e) => tracing::error!("console: evidence only from this disk: {e}"),
+    }
+}
+
+#[cfg(not(feature = "s3"))]
+fn use_object_storage(_config: &Config, _console: &Console) {
+    // Validation refuses [storage.s3] in a build without the feature.
 }
 
 /// Serves the console until `shutdown`, its task added to `tasks`; false (logged)

@@ -1,6 +1,7 @@
 //! S3-compatible object storage for evidence (cargo feature `s3`): requests are
 //! signed with rusty-s3 (no I/O of its own) and sent with ureq, blocking, from the
-//! uploader's thread.
+//! uploader's thread. The console reads it back (`console::evidence_store`): a
+//! cluster's shared console serves every worker's evidence from here.
 
 use std::time::Duration;
 
@@ -62,6 +63,36 @@ impl S3Store {
         response.body_mut().with_config().limit(1 << 30).read_to_vec().map_err(|e| format!("GET {object}: {e}"))
     }
 
+    /// A GET of `key` with an optional `Range` header passed on, answered as it
+    /// comes (404 and 416 are answers, not errors); the body is read as it arrives.
+    pub fn get_ranged(&self, key: &str, range: Option<&str>) -> Result<console::evidence_store::StoredObject, String> {
+        let object = self.object(key);
+        let url = GetObject::new(&self.bucket, Some(&self.credentials), &object).sign(SIGNED_FOR);
+        let mut request = self.agent.get(url.as_str()).config().http_status_as_error(false).build();
+        if let Some(r) = range {
+            request = request.header("Range", r);
+        }
+        let response = request.call().map_err(|e| format!("GET {object}: {e}"))?;
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let content_range = header("content-range");
+        let content_length = header("content-length").and_then(|v| v.parse().ok());
+        let status = response.status().as_u16();
+        Ok(console::evidence_store::StoredObject {
+            status,
+            content_range,
+            content_length,
+            body: Box::new(response.into_body().into_reader()),
+        })
+    }
+
+    /// The key of an evidence URI this store's uploads produced (`s3://bucket/prefix`
+    /// + `evidence/...`, no climbing out); None for anything else.
+    pub fn key_of<'a>(&self, uri: &'a str) -> Option<&'a str> {
+        let key = uri.strip_prefix(&self.uri_prefix())?;
+        let clean = std::path::Path::new(key).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        (clean && key.starts_with("evidence/")).then_some(key)
+    }
+
     pub fn delete(&self, key: &str) -> Result<(), String> {
         let object = self.object(key);
         let url = DeleteObject::new(&self.bucket, Some(&self.credentials), &object).sign(SIGNED_FOR);
@@ -72,5 +103,19 @@ impl S3Store {
     pub fn create_bucket(&self) -> Result<(), String> {
         let url = CreateBucket::new(&self.bucket, &self.credentials).sign(SIGNED_FOR);
         self.agent.put(url.as_str()).send_empty().map(|_| ()).map_err(|e| format!("create bucket: {e}"))
+    }
+}
+
+/// The console's evidence store over S3.
+pub struct S3Evidence(pub S3Store);
+
+impl console::evidence_store::EvidenceStore for S3Evidence {
+    fn holds(&self, uri: &str) -> bool {
+        self.0.key_of(uri).is_some()
+    }
+
+    fn get(&self, uri: &str, range: Option<&str>) -> Result<console::evidence_store::StoredObject, String> {
+        let key = self.0.key_of(uri).ok_or_else(|| format!("{uri} is not in this bucket"))?;
+        self.0.get_ranged(key, range)
     }
 }

@@ -100,3 +100,68 @@ pub fn start_broker() -> (router::kafka::local_broker::LocalBroker, router::Kafk
     let conn = router::KafkaConnection::new(broker.bootstrap());
     (broker, conn)
 }
+
+/// A real S3-protocol server for tests: moto's, from the setup venv (no S3 service
+/// is reachable from here; moto implements the S3 REST API locally).
+#[cfg(feature = "s3")]
+pub mod s3 {
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use streetwatch::config::S3Settings;
+    use streetwatch::wiring::evidence_s3::S3Store;
+
+    pub struct Server(Child);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    pub fn server(port: u16) -> Server {
+        let cache = std::env::var("STREETWATCH_CACHE")
+            .unwrap_or_else(|_| format!("{}/.cache/streetwatch", std::env::var("HOME").unwrap_or_default()));
+        let exe = format!("{cache}/venv/bin/moto_server");
+        assert!(std::path::Path::new(&exe).is_file(), "{exe} not found: run deploy/setup.sh");
+        let child = Command::new(exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        super::wait_for("the S3 server", Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        Server(child)
+    }
+
+    /// A server with bucket `evidence`, and a store on it with prefix `city/`
+    /// (credentials test-access / test-secret); the server's port.
+    pub fn bucket() -> (Server, S3Store, u16) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = server(port);
+        let settings = S3Settings {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: "evidence".into(),
+            region: "us-east-1".into(),
+            prefix: "city/".into(),
+            path_style: true,
+            access_key: "test-access".into(),
+            secret_key: "test-secret".into(),
+        };
+        let store = S3Store::new(&settings).unwrap();
+        super::wait_for("the bucket", Duration::from_secs(20), || store.create_bucket().ok());
+        (server, store, port)
+    }
+
+    /// The `[storage.s3]` table for that bucket (credentials from TEST_S3_ACCESS and
+    /// TEST_S3_SECRET).
+    pub fn config_table(port: u16) -> String {
+        format!(
+            "[storage.s3]\nendpoint = \"http://127.0.0.1:{port}\"\nbucket = \"evidence\"\nprefix = \"city/\"\n\
+             access_key_env = \"TEST_S3_ACCESS\"\nsecret_key_env = \"TEST_S3_SECRET\"\n"
+        )
+    }
+}
