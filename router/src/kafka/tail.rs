@@ -13,8 +13,10 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::{KafkaConnection, RouterError};
 
-/// A message read: its body and when it was read (Unix ms, this machine's clock).
+/// A message read: its key, its body and when it was read (Unix ms, this machine's
+/// clock).
 pub struct Read {
+    pub key: Vec<u8>,
     pub payload: Vec<u8>,
     pub read_at_ms: i64,
 }
@@ -60,7 +62,11 @@ impl TopicTail {
             .spawn(move || {
                 while !s.load(Ordering::Relaxed) {
                     if let Some(Ok(m)) = consumer.poll(Duration::from_millis(50)) {
-                        let entry = Read { payload: m.payload().unwrap_or_default().to_vec(), read_at_ms: now_ms() };
+                        let entry = Read {
+                            key: m.key().unwrap_or_default().to_vec(),
+                            payload: m.payload().unwrap_or_default().to_vec(),
+                            read_at_ms: now_ms(),
+                        };
                         r.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
                     }
                 }
