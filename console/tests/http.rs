@@ -14,11 +14,15 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-/// Stands in for the router (this crate never links it): keeps what it was given.
+/// Stands in for the router (this crate never links it): keeps what it was given,
+/// or refuses it as a router whose outbox cannot write would.
 #[derive(Default)]
-struct Published(Mutex<Vec<pb::Incident>>);
+struct Published(Mutex<Vec<pb::Incident>>, std::sync::atomic::AtomicBool);
 impl ReviewPublisher for Published {
     fn publish(&self, event: &pb::Incident) -> Result<(), String> {
+        if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("outbox: no space left on device".into());
+        }
         self.0.lock().unwrap().push(event.clone());
         Ok(())
     }
@@ -387,5 +391,37 @@ async fn a_district_viewer_gets_only_its_districts_live_events() {
     let page = http(f.addr, "GET", "/api/incidents", &[("Cookie", &ops.0)], "").await.json();
     assert_eq!(page["items"].as_array().unwrap().len(), 4);
     drop(feed);
+    f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_the_router_refused_is_sent_once_it_takes_it_again_even_after_a_restart() {
+    let f = start(tempfile::tempdir().unwrap()).await;
+    f.console.apply(&[event(1, pb::Phase::Started, 1)]).unwrap();
+    let id = event(1, pb::Phase::Started, 1).id;
+    let ops = login(f.addr, "ops", "operator-password").await;
+    f.published.1.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = decide(f.addr, &ops, &id, "acknowledge", "").await;
+    assert_eq!(r.status, 200, "the decision is the operator's record: stored");
+    assert_eq!(r.json()["published"], false, "but not sent on");
+    assert_eq!(r.json()["incident"]["review"], "acknowledged");
+    // The router stays refusing until this console stops; the next one sends it.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(f.published.0.lock().unwrap().is_empty());
+    let f = start(f.stop().await).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let sent = loop {
+        let got: Vec<pb::Incident> = f.published.0.lock().unwrap().clone();
+        if !got.is_empty() || std::time::Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(sent.len(), 1, "sent once after the restart: {sent:?}");
+    assert_eq!((sent[0].id.as_str(), sent[0].phase), (id.as_str(), pb::Phase::Reviewed as i32));
+    assert_eq!(sent[0].review.as_ref().unwrap().operator, "ops");
+    // And not again: it is no longer waiting.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(f.published.0.lock().unwrap().len(), 1);
     f.stop().await;
 }

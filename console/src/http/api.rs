@@ -108,6 +108,12 @@ pub async fn review(
         // Stored first (the operator's decision is the record); the router's outbox
         // then has it on disk before we answer.
         let published = reviews.publish(&outcome.event);
+        if published.is_ok() {
+            if let Err(e) = console.store().review_sent(&outcome.event) {
+                // Sent again by the retry (consumers deduplicate by review id).
+                tracing::error!("console: {e}");
+            }
+        }
         Ok::<_, ReviewError>((outcome, published))
     })
     .await
@@ -120,7 +126,7 @@ pub async fn review(
     })?;
     metrics::counter!("streetwatch_console_reviews_total", "action" => action.state()).increment(1);
     if let Err(e) = &published {
-        tracing::error!(incident = %outcome.incident.id, "console: the decision is stored but could not be sent on: {e}");
+        tracing::error!(incident = %outcome.incident.id, "console: the decision is stored but could not be sent on yet (retried every 5 s): {e}");
     }
     Ok(Json(json!({ "incident": outcome.incident, "published": published.is_ok() })))
 }

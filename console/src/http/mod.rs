@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod evidence;
 mod stream;
+mod unsent;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -108,6 +109,7 @@ pub(crate) async fn serve(
     if !bound.ip().is_loopback() {
         tracing::warn!(address = %bound, "the console listens beyond this machine (console.listen); put TLS in front of it and set console.secure_cookies");
     }
+    unsent::spawn(Arc::clone(&console), Arc::clone(&reviews), shutdown.clone());
     let state = Arc::new(AppState {
         console,
         cameras,

@@ -126,10 +126,43 @@ impl Store {
             ..who.clone()
         };
         audit.insert(&tx, now_ms).map_err(storage)?;
+        // Unsent until the router has it (`review_sent`).
+        tx.execute(
+            "INSERT INTO unsent_reviews (review_id, event, created_at_ms) VALUES (?, ?, ?)",
+            params![review_id(&event), event.encode_to_vec(), now_ms],
+        )
+        .map_err(storage)?;
         let incident = load_row(&tx, id).map_err(storage)?.ok_or(ReviewError::NotFound)?;
         tx.commit().map_err(storage)?;
         Ok(ReviewOutcome { incident, event })
     }
+
+    /// The router has the decision: it is no longer waiting to be sent.
+    pub fn review_sent(&self, event: &Incident) -> Result<(), String> {
+        self.writer()
+            .execute("DELETE FROM unsent_reviews WHERE review_id = ?", [review_id(event)])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Decisions stored but not yet handed to the router, oldest first.
+    pub fn unsent_reviews(&self, limit: usize) -> Result<Vec<Incident>, String> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare("SELECT event FROM unsent_reviews ORDER BY created_at_ms, review_id LIMIT ?")
+            .map_err(|e| e.to_string())?;
+        let rows = stmt.query_map([limit as i64], |r| r.get::<_, Vec<u8>>(0)).map_err(|e| e.to_string())?;
+        let mut events = Vec::new();
+        for row in rows {
+            let bytes = row.map_err(|e| e.to_string())?;
+            events.push(Incident::decode(bytes.as_slice()).map_err(|e| e.to_string())?);
+        }
+        Ok(events)
+    }
+}
+
+fn review_id(event: &Incident) -> String {
+    event.review.as_ref().map(|r| r.review_id.clone()).unwrap_or_default()
 }
 
 fn action_verb(a: ReviewAction) -> &'static str {
