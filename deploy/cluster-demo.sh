@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A city on one machine: a Kafka-protocol broker (tansu), 12 RTSP test cameras
-# (the bundled real footage, looped, never re-encoded), 3 workers sharing them
-# through the camera assignment topic, and the shared operator console. Prints the
-# console's address and accounts; Ctrl-C stops everything.
+# A city on one machine: a Kafka-protocol broker (tansu), an S3-protocol server for
+# the evidence (moto's, from the setup venv), 12 RTSP test cameras (the bundled real
+# footage, looped, never re-encoded), 3 workers sharing them through the camera
+# assignment topic, and the shared operator console, which shows every worker's
+# snapshots and clips from the bucket. Prints the console's address and accounts;
+# Ctrl-C stops everything.
 #
 #   bash deploy/cluster-demo.sh
 #
@@ -23,13 +25,15 @@ bash deploy/setup.sh
 # shellcheck source=/dev/null
 source "${STREETWATCH_CACHE:-$HOME/.cache/streetwatch}/env.sh"
 if [ -z "${STREETWATCH_BIN:-}" ]; then
-  cargo build --release --locked -p streetwatch
+  # With object storage: the shared console reads the workers' evidence from it.
+  cargo build --release --locked -p streetwatch --features s3
 fi
 SW=$(realpath "${STREETWATCH_BIN:-./target/release/streetwatch}")
 
 DIR=$ROOT/var/cluster-demo
 KAFKA_PORT=${KAFKA_PORT:-19092}
 RTSP_PORT=${RTSP_PORT:-18554}
+S3_PORT=${S3_PORT:-19000}
 CONSOLE=${CONSOLE_LISTEN:-127.0.0.1:8090}
 CAMERAS=12
 rm -rf "$DIR"
@@ -68,6 +72,14 @@ create_topic streetwatch.camera-status 3 compact
 create_topic streetwatch.incidents 3
 create_topic streetwatch.reviews 3
 
+echo "==> object storage for the evidence (moto's S3 server) on 127.0.0.1:$S3_PORT"
+"$STREETWATCH_CACHE/venv/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$DIR/s3.log" 2>&1 &
+PIDS+=($!)
+wait_port 127.0.0.1 "$S3_PORT" "the S3 server"
+# moto accepts any credentials; these only have to be the same everywhere.
+export DEMO_S3_ACCESS=demo-access DEMO_S3_SECRET=demo-secret
+"$STREETWATCH_CACHE/venv/bin/python" -c "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:$S3_PORT/evidence', method='PUT'))"
+
 echo "==> $CAMERAS test cameras on rtsp://127.0.0.1:$RTSP_PORT/cam1 ... /cam$CAMERAS"
 tail -f /dev/null | "$SW" test-cameras --count "$CAMERAS" --port "$RTSP_PORT" \
   --file "$STREETWATCH_CACHE/footage/vtest.h264" >"$DIR/cameras.log" 2>&1 &
@@ -87,6 +99,13 @@ listen = "127.0.0.1:0"
 
 [storage]
 data_dir = "\${STREETWATCH_DATA_DIR:-$DIR/console}"
+
+[storage.s3]
+endpoint = "http://127.0.0.1:$S3_PORT"
+bucket = "evidence"
+prefix = "city/"
+access_key_env = "DEMO_S3_ACCESS"
+secret_key_env = "DEMO_S3_SECRET"
 
 [detector]
 model = "$ROOT/models/yolov3-tiny-416.toml"
