@@ -11,7 +11,8 @@ bash deploy/setup.sh
 # shellcheck source=/dev/null
 source "${STREETWATCH_CACHE:-$HOME/.cache/streetwatch}/env.sh"
 
-cargo build --release --locked -p streetwatch
+# The same build as the cluster demo (with object storage), so both share one binary.
+cargo build --release --locked -p streetwatch --features s3
 # The console's demo account: an operator with a random password, made once.
 USERS=var/demo/console-users.toml
 if [ ! -f "$USERS" ]; then
