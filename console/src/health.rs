@@ -5,7 +5,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct CameraHealth {
     pub id: String,
-    /// `connecting`, `streaming`, `stalled`, `backoff`, `auth_failed`, `stopped`; in
+    /// `connecting`, `streaming`, `stalled`, `backoff`, `auth_failed`, `stopped`, `failed`; in
     /// the shared console also `stale` (its worker's heartbeat stopped).
     pub state: String,
     /// Unix ms since which it has been in `state`.

@@ -22,11 +22,12 @@ pub fn state_name(state: CameraState) -> &'static str {
     proto::names::camera_state_name(state as i32)
 }
 
-pub const ALL_STATES: [CameraState; 6] = [
+pub const ALL_STATES: [CameraState; 7] = [
     CameraState::Connecting,
     CameraState::Streaming,
     CameraState::Stalled,
     CameraState::Backoff,
     CameraState::AuthFailed,
     CameraState::Stopped,
+    CameraState::Failed,
 ];

@@ -186,12 +186,14 @@ async fn bad_cameras_fail_clearly_while_a_healthy_one_keeps_streaming() {
     let unreachable = cams.start(settings("unreachable", "rtsp://127.0.0.1:1/stream"));
     let bad_path = cams.start(settings("bad-path", &server.url("/no-such-mount")));
     let text_file = cams.start(settings("text-file", &format!("file://{}", not_video.path().display())));
-    for (h, expected) in [
-        (&unreachable, "camera not reachable"),
-        (&bad_path, "no such stream or file"),
-        (&text_file, "not a supported video stream"),
+    // Live sources are retried (backoff); a file gives the same answer every time,
+    // so it ends failed, with the reason.
+    for (h, state, expected) in [
+        (&unreachable, CameraState::Backoff, "camera not reachable"),
+        (&bad_path, CameraState::Backoff, "no such stream or file"),
+        (&text_file, CameraState::Failed, "not a video file (it is text)"),
     ] {
-        let s = wait_state(h, CameraState::Backoff, Duration::from_secs(15)).await;
+        let s = wait_state(h, state, Duration::from_secs(15)).await;
         let msg = s.last_error.unwrap_or_default();
         assert!(msg.contains(expected), "camera {}: expected {expected:?} in {msg:?}", h.id);
     }

@@ -61,6 +61,7 @@ pub fn camera_state_name(s: i32) -> &'static str {
         Ok(CameraState::Backoff) => "backoff",
         Ok(CameraState::AuthFailed) => "auth_failed",
         Ok(CameraState::Stopped) => "stopped",
+        Ok(CameraState::Failed) => "failed",
         _ => "unspecified",
     }
 }

@@ -13,5 +13,8 @@ pub const CONFIG_INVALID: i32 = 3;
 pub const CHECK_FAILED: i32 = 4;
 /// Graceful shutdown did not finish within `service.shutdown_deadline_secs`.
 pub const SHUTDOWN_TIMEOUT: i32 = 5;
+/// An input file could not be analysed (not a video, truncated, an unsupported
+/// codec): `replay`, or `run` whose file cameras all ended and one of them failed.
+pub const INPUT_FAILED: i32 = 6;
 /// A second SIGINT/SIGTERM arrived during graceful shutdown (128 + SIGINT).
 pub const INTERRUPTED: i32 = 130;

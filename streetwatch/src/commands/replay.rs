@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use detector::timestamp::Timestamp;
 use ingest::{CameraUrl, Pacing};
 
-use super::run::{run_with, RunOptions};
+use super::run::{run_with, RunOptions, RunReport};
 use crate::cli::ReplayArgs;
 use crate::config::{self, Config};
 use crate::exit_code;
@@ -28,9 +28,36 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
         Ok((config, base, duration)) => {
             let incidents_path = config.data_dir.join(LOCAL_LOG);
             let annotate = args.annotate.then(|| config.data_dir.join("annotated"));
-            let code = execute(config, base, duration, annotate).await;
-            if code == exit_code::OK {
-                summarise(&incidents_path);
+            let input = args.input.display().to_string();
+            let (code, report, reached) = execute(config, base, duration, annotate).await;
+            // A file whose index promises more than it holds (cut short, damaged):
+            // analysed as far as it goes, and said.
+            let short = duration.filter(|total| reached + SHORT_TOLERANCE < *total);
+            if let (Some(total), Some(r)) = (short, report.as_ref()) {
+                if r.all_finished && r.failed.is_empty() {
+                    eprintln!(
+                        "replay: {input} ends at {:.1} s of the {:.1} s its index declares (cut short or damaged); analysed up to there",
+                        reached.as_secs_f64(),
+                        total.as_secs_f64()
+                    );
+                    summarise(&incidents_path);
+                    return exit_code::INPUT_FAILED;
+                }
+            }
+            match report {
+                Some(r) if !r.failed.is_empty() => {
+                    for (_, why) in &r.failed {
+                        eprintln!("replay: stopped: {why}");
+                    }
+                    summarise(&incidents_path);
+                }
+                Some(r) if !r.all_finished => {
+                    eprintln!("replay: interrupted before the end of {input}; the output is incomplete");
+                    summarise(&incidents_path);
+                    return exit_code::RUNTIME_FAILURE;
+                }
+                _ if code == exit_code::OK => summarise(&incidents_path),
+                _ => {}
             }
             code
         }
@@ -42,6 +69,10 @@ pub async fn replay(args: &ReplayArgs) -> i32 {
 }
 
 type Prepared = (Config, Timestamp, Option<Duration>);
+
+/// How far before its declared end a file may stop and still count as whole (the
+/// last analysed frame is up to one sampling interval or GOP before the end).
+const SHORT_TOLERANCE: Duration = Duration::from_secs(3);
 
 fn prepare(args: &ReplayArgs) -> Result<Prepared, (i32, String)> {
     let mut config = config::load(&args.config).map_err(|e| (exit_code::CONFIG_INVALID, e.to_string()))?;
@@ -115,7 +146,15 @@ fn prepare_out(out: &Path, overwrite: bool) -> Result<PathBuf, (i32, String)> {
     std::fs::canonicalize(out).map_err(fail)
 }
 
-async fn execute(config: Config, base: Timestamp, duration: Option<Duration>, annotate_dir: Option<PathBuf>) -> i32 {
+async fn execute(
+    config: Config,
+    base: Timestamp,
+    duration: Option<Duration>,
+    annotate_dir: Option<PathBuf>,
+) -> (i32, Option<RunReport>, Duration) {
+    let report = Arc::new(std::sync::OnceLock::new());
+    let reached = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let reached_by_progress = Arc::clone(&reached);
     let started = Instant::now();
     let done = Arc::new(AtomicBool::new(false));
     let progress_done = Arc::clone(&done);
@@ -124,6 +163,7 @@ async fn execute(config: Config, base: Timestamp, duration: Option<Duration>, an
         annotate_dir,
         stop: None,
         control: None,
+        report: Some(Arc::clone(&report)),
         on_started: Some(Box::new(move |sink| {
             std::thread::spawn(move || {
                 // A terminal gets one line redrawn; a log file a line every 10 s.
@@ -141,6 +181,7 @@ async fn execute(config: Config, base: Timestamp, duration: Option<Duration>, an
                     std::thread::sleep(Duration::from_millis(500));
                 }
                 let (frames, at) = sink.progress();
+                reached_by_progress.store(at.as_millis() as u64, Ordering::Relaxed);
                 let wall = started.elapsed().as_secs_f64().max(1e-3);
                 eprintln!("\r{}", progress_line(frames, at, duration, started.elapsed()));
                 eprintln!(
@@ -161,7 +202,7 @@ async fn execute(config: Config, base: Timestamp, duration: Option<Duration>, an
     done.store(true, Ordering::Relaxed);
     // Let the progress thread print its last line.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    code
+    (code, report.get().cloned(), Duration::from_millis(reached.load(Ordering::Relaxed)))
 }
 
 fn progress_line(frames: u64, at: Duration, duration: Option<Duration>, wall: Duration) -> String {

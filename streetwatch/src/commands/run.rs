@@ -192,6 +192,17 @@ pub struct RunOptions {
     /// Take camera changes from the worker on stdin while running (a cluster
     /// worker's pipeline): the config file and the cameras file to reload.
     pub control: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Filled in at the end: how the run ended (replay's summary).
+    pub report: Option<Arc<std::sync::OnceLock<RunReport>>>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Every camera ended by itself (files played out or failed), not a signal.
+    pub all_finished: bool,
+    /// Cameras whose file could not be analysed: (id, why).
+    pub failed: Vec<(String, String)>,
 }
 
 /// A token cancelled when this process's parent goes away (it is re-parented): a
@@ -390,8 +401,24 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
         _ = camera_set.all_ended(), if !cameras.is_empty() && !controlled => true,
     };
     ready.set(false);
-    if all_finished {
+    // Files that could not be analysed (the camera ended `failed`, with the reason).
+    let failed: Vec<(String, String)> = cameras
+        .iter()
+        .filter_map(|c| {
+            let s = c.status.borrow();
+            (s.state == ingest::CameraState::Failed)
+                .then(|| (c.id.to_string(), s.last_error.clone().unwrap_or_default()))
+        })
+        .collect();
+    if all_finished && !failed.is_empty() {
+        for (camera, why) in &failed {
+            tracing::error!(camera = %camera, "could not be analysed: {why}");
+        }
+        tracing::info!(failed = failed.len(), "every camera ended; analysing the last frames, then stopping");
+    } else if all_finished {
         tracing::info!("every camera finished its file; analysing the last frames, then stopping");
+    }
+    if all_finished {
         let drained = wait_until_slots_empty(&cameras, &shutdown, deadline).await;
         if !drained {
             tracing::warn!("frames were still waiting for the detector when it stopped");
@@ -425,8 +452,18 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
 
     let finished = tokio::time::timeout(deadline, async { while components.join_next().await.is_some() {} }).await;
     match finished {
+        Ok(()) if all_finished && !failed.is_empty() => {
+            tracing::info!("stopped cleanly");
+            if let Some(report) = options.report.as_ref() {
+                let _ = report.set(RunReport { all_finished, failed });
+            }
+            Ok(exit_code::INPUT_FAILED)
+        }
         Ok(()) => {
             tracing::info!("stopped cleanly");
+            if let Some(report) = options.report.as_ref() {
+                let _ = report.set(RunReport { all_finished, failed });
+            }
             Ok(exit_code::OK)
         }
         Err(_) => {
