@@ -425,3 +425,88 @@ async fn a_decision_the_router_refused_is_sent_once_it_takes_it_again_even_after
     assert_eq!(f.published.0.lock().unwrap().len(), 1);
     f.stop().await;
 }
+
+/// Resident memory of this process, bytes.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// A login form posted from `from` (any 127.x.y.z: all of 127/8 is loopback).
+async fn login_from(addr: SocketAddr, from: std::net::IpAddr, name: &str, password: &str) -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(from, 0)).unwrap();
+    let Ok(mut s) = socket.connect(addr).await else { return 0 };
+    let body = format!("username={name}&password={password}");
+    let req = format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    String::from_utf8_lossy(&buf).split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_concurrent_bad_logins_stay_bounded_and_the_operator_still_gets_in() {
+    let f = start(tempfile::tempdir().unwrap()).await;
+    let before = rss_bytes();
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(before));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (Arc::clone(&peak), Arc::clone(&sampling));
+        std::thread::spawn(move || {
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak.fetch_max(rss_bytes(), std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    // 500 at once from 100 addresses, wrong passwords for the operator and for
+    // names that do not exist; one of them with a 100 kB name.
+    let long_name = "x".repeat(100_000);
+    let mut attempts = Vec::new();
+    for i in 0..500u32 {
+        let from = std::net::IpAddr::from([127, 0, 1, (i % 100) as u8 + 1]);
+        let name = match i {
+            0 => long_name.clone(),
+            _ if i % 2 == 0 => "ops".to_string(),
+            _ => format!("guess{i}"),
+        };
+        let addr = f.addr;
+        attempts.push(tokio::spawn(async move { login_from(addr, from, &name, "wrong-password").await }));
+    }
+    let storm = std::time::Instant::now();
+    let mut by_status = std::collections::BTreeMap::new();
+    for a in attempts {
+        *by_status.entry(a.await.unwrap()).or_insert(0u32) += 1;
+    }
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    sampler.join().unwrap();
+    let grew = peak.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(before);
+    println!("500 bad logins: {by_status:?}; resident memory grew by at most {} MiB", grew >> 20);
+    assert!(by_status.keys().all(|s| [303, 400, 413, 429, 503].contains(s)), "{by_status:?}");
+    // The global limit: a burst of 20, then 20 a second.
+    let hashed_at_most = 20 + (20.0 * storm.elapsed().as_secs_f64()).ceil() as u32;
+    assert!(by_status.get(&303).copied().unwrap_or(0) <= hashed_at_most, "{by_status:?} ({hashed_at_most})");
+    assert!(by_status.get(&429).copied().unwrap_or(0) >= 400, "{by_status:?}");
+    assert!(grew < 160 << 20, "memory bounded by the hashes at once, not the requests: grew {} MiB", grew >> 20);
+
+    // The operator, from the control room's own address, still gets in (once the
+    // global rate has room again).
+    let control_room: std::net::IpAddr = [127, 0, 2, 1].into();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = login_from(f.addr, control_room, "ops", "operator-password").await;
+        if status == 303 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the operator could not log in: {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    f.stop().await;
+}

@@ -2,7 +2,6 @@
 //! Secure when configured), roles, and CSRF tokens on every state-changing request.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Form, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -10,15 +9,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::login_guard::{Refusal, MAX_NAME_CHARS};
 use super::{ApiError, Shared};
 use crate::store::{now_ms, AuditEntry, IncidentRow, Session};
 use crate::users::{District, Role};
 
 pub const COOKIE: &str = "sw_session";
-/// After this many failed logins for one account within `THROTTLE_WINDOW`, further
-/// attempts are refused until the window has passed.
-const MAX_FAILURES: u32 = 5;
-const THROTTLE_WINDOW: Duration = Duration::from_secs(300);
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
@@ -150,26 +146,6 @@ fn same_origin(headers: &HeaderMap) -> bool {
     origin.split_once("://").map(|(_, h)| h) == Some(host)
 }
 
-/// Throttle state for `name`: Some(seconds to wait) when refused.
-fn throttled(state: &Shared, name: &str) -> Option<u64> {
-    let mut failed = state.failed_logins.lock().unwrap_or_else(|p| p.into_inner());
-    let (count, first) = failed.get(name).copied()?;
-    let waited = first.elapsed();
-    if waited >= THROTTLE_WINDOW {
-        failed.remove(name);
-        return None;
-    }
-    (count >= MAX_FAILURES).then(|| (THROTTLE_WINDOW - waited).as_secs().max(1))
-}
-
-fn note_failure(state: &Shared, name: &str) {
-    let mut failed = state.failed_logins.lock().unwrap_or_else(|p| p.into_inner());
-    if failed.len() > 10_000 {
-        failed.retain(|_, (_, first)| first.elapsed() < THROTTLE_WINDOW);
-    }
-    failed.entry(name.to_string()).or_insert((0, Instant::now())).0 += 1;
-}
-
 pub async fn login(
     State(state): State<Shared>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
@@ -181,8 +157,13 @@ pub async fn login(
     }
     let name = form.username.trim().to_string();
     let audit = |outcome: &str, role: &str| {
+        // A refused name can be anything: at most its first characters are kept.
+        let mut user: String = name.chars().take(MAX_NAME_CHARS).collect();
+        if user.len() < name.len() {
+            user.push('…');
+        }
         let entry = AuditEntry {
-            user: name.clone(),
+            user,
             role: role.into(),
             action: "login".into(),
             remote: remote.to_string(),
@@ -193,19 +174,55 @@ pub async fn login(
             tracing::error!("console: audit log: {e}");
         }
     };
-    if let Some(wait) = throttled(&state, &name) {
-        audit("throttled", "");
-        metrics::counter!("streetwatch_console_logins_total", "outcome" => "throttled").increment(1);
-        return Redirect::to(&format!("/login?throttled={wait}")).into_response();
+    let refused = |outcome: &'static str| {
+        metrics::counter!("streetwatch_console_logins_total", "outcome" => outcome).increment(1);
+    };
+    let guard = &state.login_guard;
+    match guard.admit(&name, &form.password, remote.ip()) {
+        Ok(()) => {}
+        Err(Refusal::TooLong) => {
+            audit("too_long", "");
+            refused("too_long");
+            return (StatusCode::BAD_REQUEST, "user name or password too long").into_response();
+        }
+        Err(Refusal::RateLimited(wait)) => {
+            // Counted, not audited: a flood must not fill the audit log either.
+            refused("rate_limited");
+            let secs = wait.as_secs().max(1);
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, secs.to_string())],
+                format!("too many login attempts; try again in {secs} s\n"),
+            )
+                .into_response();
+        }
+        Err(Refusal::LockedOut(wait)) => {
+            audit("throttled", "");
+            refused("throttled");
+            return Redirect::to(&format!("/login?throttled={}", wait.as_secs().max(1))).into_response();
+        }
+        Err(Refusal::Busy) => {
+            refused("busy");
+            return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "busy; try again\n")
+                .into_response();
+        }
     }
     let console = std::sync::Arc::clone(&state.console);
     let (user, password) = (name.clone(), form.password);
-    // argon2id takes tens of milliseconds of CPU on purpose: off the async workers.
-    let verified = tokio::task::spawn_blocking(move || console.users.verify(&user, &password)).await.ok().flatten();
+    // argon2id takes tens of milliseconds of CPU on purpose: off the async workers,
+    // on the guard's hashing threads, no more at once than they are.
+    let verified = match guard.hash(move || console.users.verify(&user, &password)).await {
+        Ok(v) => v,
+        Err(_) => {
+            refused("busy");
+            return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "busy; try again\n")
+                .into_response();
+        }
+    };
     let Some(role) = verified else {
-        note_failure(&state, &name);
+        guard.failed(&name, remote.ip());
         audit("refused", "");
-        metrics::counter!("streetwatch_console_logins_total", "outcome" => "refused").increment(1);
+        refused("refused");
         return Redirect::to("/login?failed=1").into_response();
     };
     let ttl = state.console.settings.session_ttl;
@@ -214,7 +231,7 @@ pub async fn login(
         Ok(t) => t,
         Err(e) => return ApiError::internal(format!("cannot create a session: {e}")).into_response(),
     };
-    state.failed_logins.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
+    state.login_guard.succeeded(&name, remote.ip());
     audit("ok", role.name());
     metrics::counter!("streetwatch_console_logins_total", "outcome" => "ok").increment(1);
     let mut response = Redirect::to("/").into_response();

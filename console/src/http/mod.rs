@@ -5,12 +5,12 @@ mod api;
 mod assets;
 mod auth;
 mod evidence;
+mod login_guard;
 mod stream;
 mod unsent;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,8 +27,8 @@ pub(crate) struct AppState {
     pub cameras: Arc<dyn CameraHealthSource>,
     pub reviews: Arc<dyn ReviewPublisher>,
     pub shutdown: CancellationToken,
-    /// Failed logins per account name: (count, first failure), for throttling.
-    pub failed_logins: Mutex<HashMap<String, (u32, std::time::Instant)>>,
+    /// Rate limits, lockouts and the bound on concurrent password hashes of `/login`.
+    pub login_guard: login_guard::LoginGuard,
 }
 
 type Shared = Arc<AppState>;
@@ -74,7 +74,12 @@ async fn security_headers(mut response: Response) -> Response {
 fn routes(state: Shared) -> Router {
     Router::new()
         .route("/", get(assets::index))
-        .route("/login", get(assets::login_page).post(auth::login))
+        .route(
+            "/login",
+            get(assets::login_page)
+                .post(auth::login)
+                .layer(axum::extract::DefaultBodyLimit::max(login_guard::MAX_FORM_BYTES)),
+        )
         .route("/logout", post(auth::logout))
         .route("/static/{file}", get(assets::file))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
@@ -115,7 +120,7 @@ pub(crate) async fn serve(
         cameras,
         reviews,
         shutdown: shutdown.clone(),
-        failed_logins: Mutex::new(HashMap::new()),
+        login_guard: login_guard::LoginGuard::default(),
     });
     let app = routes(state).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {

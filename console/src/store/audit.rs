@@ -35,8 +35,10 @@ impl AuditEntry {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             params![at_ms, self.user, self.role, self.action, self.target, self.detail, self.remote, outcome],
         )?;
-        tracing::info!(target: "audit", user = %self.user, role = %self.role, action = %self.action,
-            incident = %self.target, remote = %self.remote, outcome = %outcome, "{}", self.detail);
+        // User-typed text (names, notes) quoted and escaped: a newline or a terminal
+        // escape in it cannot forge or hide a log line.
+        tracing::info!(target: "audit", user = ?self.user, role = %self.role, action = %self.action,
+            incident = ?self.target, remote = %self.remote, outcome = %outcome, "{:?}", self.detail);
         Ok(())
     }
 }
