@@ -61,6 +61,10 @@ struct Fixture {
 }
 
 async fn start(dir: tempfile::TempDir) -> Fixture {
+    start_with(dir, false).await
+}
+
+async fn start_with(dir: tempfile::TempDir, secure_cookies: bool) -> Fixture {
     let users = dir.path().join("users.toml");
     if !users.exists() {
         upsert_user(&users, "ops", Role::Operator, "operator-password").unwrap();
@@ -71,7 +75,7 @@ async fn start(dir: tempfile::TempDir) -> Fixture {
         database: dir.path().join("console.db"),
         users_file: users,
         data_dir: dir.path().to_path_buf(),
-        secure_cookies: false,
+        secure_cookies,
         session_ttl: Duration::from_secs(600),
     })
     .unwrap();
@@ -508,5 +512,25 @@ async fn five_hundred_concurrent_bad_logins_stay_bounded_and_the_operator_still_
         assert!(std::time::Instant::now() < deadline, "the operator could not log in: {status}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secure_console_names_its_cookie_with_the_host_prefix_and_takes_no_other() {
+    let f = start_with(tempfile::tempdir().unwrap(), true).await;
+    let form = "username=ops&password=operator-password";
+    let r = http(f.addr, "POST", "/login", &[("Content-Type", "application/x-www-form-urlencoded")], form).await;
+    assert_eq!(r.status, 303);
+    let cookie = r.headers.lines().find_map(|l| l.strip_prefix("set-cookie: ")).expect("a session cookie");
+    assert!(
+        cookie.starts_with("__host-sw_session=") && cookie.contains("; secure") && cookie.contains("path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("domain="), "host-only: {cookie}");
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+    let ok = http(f.addr, "GET", "/api/me", &[("Cookie", &format!("__Host-sw_session={token}"))], "").await;
+    assert_eq!(ok.status, 200);
+    let plain = http(f.addr, "GET", "/api/me", &[("Cookie", &format!("sw_session={token}"))], "").await;
+    assert_eq!(plain.status, 401, "the unprefixed name is not accepted by a secure console");
     f.stop().await;
 }

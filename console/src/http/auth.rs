@@ -15,22 +15,34 @@ use crate::store::{now_ms, AuditEntry, IncidentRow, Session};
 use crate::users::{District, Role};
 
 pub const COOKIE: &str = "sw_session";
+/// The name of a `Secure` session cookie: the `__Host-` prefix makes browsers refuse
+/// it unless it is Secure, host-only and for `/`, so neither a sibling domain nor a
+/// plain-HTTP page can plant or shadow it.
+pub const SECURE_COOKIE: &str = "__Host-sw_session";
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE
+    } else {
+        COOKIE
+    }
+}
+
+fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The session of the request's cookie, if live (and its account still exists).
 pub fn session_of(state: &Shared, headers: &HeaderMap) -> Option<(String, Session)> {
-    let token = cookie_token(headers)?;
+    let token = cookie_token(headers, cookie_name(state.console.settings.secure_cookies))?;
     let session = match state.console.store.session(&token, now_ms()) {
         Ok(s) => s?,
         Err(e) => {
@@ -133,8 +145,10 @@ pub struct LoginForm {
 }
 
 fn session_cookie(state: &Shared, token: &str, max_age_secs: u64) -> HeaderValue {
-    let secure = if state.console.settings.secure_cookies { "; Secure" } else { "" };
-    let value = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
+    let secure_cookies = state.console.settings.secure_cookies;
+    let secure = if secure_cookies { "; Secure" } else { "" };
+    let name = cookie_name(secure_cookies);
+    let value = format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -243,7 +257,7 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap, authed: Aut
     if let Err(e) = authed.check_csrf(&headers) {
         return e.into_response();
     }
-    if let Some(token) = cookie_token(&headers) {
+    if let Some(token) = cookie_token(&headers, cookie_name(state.console.settings.secure_cookies)) {
         if let Err(e) = state.console.store.end_session(&token) {
             return ApiError::internal(e).into_response();
         }
@@ -265,9 +279,12 @@ mod tests {
         let token = "ab".repeat(32);
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, HeaderValue::from_str(&format!("theme=dark; {COOKIE}={token}; x=1")).unwrap());
-        assert_eq!(cookie_token(&h).as_deref(), Some(token.as_str()));
+        assert_eq!(cookie_token(&h, COOKIE).as_deref(), Some(token.as_str()));
+        assert_eq!(cookie_token(&h, SECURE_COOKIE), None, "a plain cookie does not stand in for the __Host- one");
+        h.insert(header::COOKIE, HeaderValue::from_str(&format!("{SECURE_COOKIE}={token}")).unwrap());
+        assert_eq!(cookie_token(&h, SECURE_COOKIE).as_deref(), Some(token.as_str()));
         h.insert(header::COOKIE, HeaderValue::from_static("sw_session=../../etc/passwd"));
-        assert_eq!(cookie_token(&h), None);
+        assert_eq!(cookie_token(&h, COOKIE), None);
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub(crate) async fn serve(
         .local_addr()
         .map_err(|e| ConsoleError::Listen { address: address.to_string(), reason: e.to_string() })?;
     if !bound.ip().is_loopback() {
-        tracing::warn!(address = %bound, "the console listens beyond this machine (console.listen); put TLS in front of it and set console.secure_cookies");
+        tracing::warn!(address = %bound, secure_cookies = console.settings.secure_cookies, "the console listens beyond this machine (console.listen): put TLS in front of it (its session cookie is Secure unless console.secure_cookies = false)");
     }
     unsent::spawn(Arc::clone(&console), Arc::clone(&reviews), shutdown.clone());
     let state = Arc::new(AppState {

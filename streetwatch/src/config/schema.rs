@@ -726,8 +726,9 @@ pub struct ConsoleConfig {
     /// The console's SQLite database (incidents, operator actions, audit log,
     /// sessions); relative to the config file. Default `<data_dir>/console/console.db`.
     pub database: Option<String>,
-    /// Mark session cookies `Secure` (set when a TLS proxy fronts the console).
-    pub secure_cookies: bool,
+    /// Mark session cookies `Secure` (and name them `__Host-sw_session`). Unset: yes
+    /// when `listen` is beyond loopback (a TLS proxy must front it), no on loopback.
+    pub secure_cookies: Option<bool>,
     /// How long a login lasts, in hours.
     pub session_hours: u32,
     /// The shared console of a cluster (`streetwatch console`): what it reads.
@@ -741,7 +742,7 @@ impl Default for ConsoleConfig {
             listen: "127.0.0.1:8080".into(),
             users_file: None,
             database: None,
-            secure_cookies: false,
+            secure_cookies: None,
             session_hours: 12,
             shared: SharedConsoleConfig::default(),
         }

@@ -22,7 +22,9 @@ pub fn open_console(config: &Config) -> Result<Option<Arc<Console>>, ConsoleErro
         database: config.console_database.clone(),
         users_file,
         data_dir: config.data_dir.clone(),
-        secure_cookies: config.console.secure_cookies,
+        // Beyond loopback the browser reaches the console through TLS (a proxy):
+        // Secure unless the config says otherwise.
+        secure_cookies: config.console.secure_cookies.unwrap_or(!listen.ip().is_loopback()),
         session_ttl: Duration::from_secs(u64::from(config.console.session_hours) * 3600),
     };
     let console = Console::open(settings)?;
