@@ -156,6 +156,14 @@ impl Users {
         self.by_name.is_empty()
     }
 
+    /// A short fingerprint of the account's password hash: what a session remembers
+    /// of the password it was opened with (a changed password ends the sessions).
+    pub fn credential_of(&self, name: &str) -> Option<String> {
+        use sha2::Digest;
+        let u = self.by_name.get(name)?;
+        Some(hex::encode(&sha2::Sha256::digest(u.password_hash.as_bytes())[..8]))
+    }
+
     pub fn role_of(&self, name: &str) -> Option<Role> {
         self.by_name.get(name).map(|u| u.role)
     }

@@ -534,3 +534,32 @@ async fn a_secure_console_names_its_cookie_with_the_host_prefix_and_takes_no_oth
     assert_eq!(plain.status, 401, "the unprefixed name is not accepted by a secure console");
     f.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_password_ends_the_accounts_sessions_and_no_others() {
+    let f = start(tempfile::tempdir().unwrap()).await;
+    let ops = login(f.addr, "ops", "operator-password").await;
+    let eve = login(f.addr, "eve", "viewer-password!").await;
+    let users = f.dir.path().join("users.toml");
+    // As `streetwatch console-user` does it, then the console restarts.
+    upsert_user(&users, "ops", Role::Operator, "a-new-operator-password").unwrap();
+    let f = start(f.stop().await).await;
+    let me = |cookie: &str| {
+        let cookie = cookie.to_string();
+        async move { http(f.addr, "GET", "/api/me", &[("Cookie", &cookie)], "").await.status }
+    };
+    assert_eq!(me(&ops.0).await, 401, "the session opened with the old password has ended");
+    assert_eq!(me(&eve.0).await, 200, "another account's session is untouched");
+    let old = http(
+        f.addr,
+        "POST",
+        "/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "username=ops&password=operator-password",
+    )
+    .await;
+    assert!(old.headers.contains("location: /login?failed=1"), "{}", old.headers);
+    let new = login(f.addr, "ops", "a-new-operator-password").await;
+    assert_eq!(me(&new.0).await, 200);
+    f.stop().await;
+}

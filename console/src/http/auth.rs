@@ -50,8 +50,11 @@ pub fn session_of(state: &Shared, headers: &HeaderMap) -> Option<(String, Sessio
             return None;
         }
     };
-    // An account removed from the users file (and the process restarted) is out.
-    (state.console.users.role_of(&session.user) == Some(session.role)).then_some((token, session))
+    // An account removed from the users file, or given another role or password
+    // (and the process restarted), is out.
+    let users = &state.console.users;
+    let same_password = users.credential_of(&session.user).is_some_and(|c| c == session.credential);
+    (users.role_of(&session.user) == Some(session.role) && same_password).then_some((token, session))
 }
 
 /// A logged-in request.
@@ -240,7 +243,8 @@ pub async fn login(
         return Redirect::to("/login?failed=1").into_response();
     };
     let ttl = state.console.settings.session_ttl;
-    let created = state.console.store.create_session(&name, role, now_ms(), ttl.as_millis() as i64);
+    let credential = state.console.users.credential_of(&name).unwrap_or_default();
+    let created = state.console.store.create_session(&name, role, &credential, now_ms(), ttl.as_millis() as i64);
     let (token, _) = match created {
         Ok(t) => t,
         Err(e) => return ApiError::internal(format!("cannot create a session: {e}")).into_response(),

@@ -8,6 +8,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("../../migrations/0001_initial.sql")),
     ("0002_cluster", include_str!("../../migrations/0002_cluster.sql")),
     ("0003_unsent_reviews", include_str!("../../migrations/0003_unsent_reviews.sql")),
+    ("0004_session_credentials", include_str!("../../migrations/0004_session_credentials.sql")),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {

@@ -13,6 +13,8 @@ pub struct Session {
     pub role: Role,
     pub csrf_token: String,
     pub expires_ms: i64,
+    /// The fingerprint of the password it was opened with (`Users::credential_of`).
+    pub credential: String,
 }
 
 fn random_token() -> String {
@@ -31,16 +33,24 @@ impl Store {
         &self,
         user: &str,
         role: Role,
+        credential: &str,
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<(String, Session), String> {
         let token = random_token();
-        let session = Session { user: user.into(), role, csrf_token: random_token(), expires_ms: now_ms + ttl_ms };
+        let session = Session {
+            user: user.into(),
+            role,
+            csrf_token: random_token(),
+            expires_ms: now_ms + ttl_ms,
+            credential: credential.into(),
+        };
         let conn = self.writer();
         conn.execute("DELETE FROM sessions WHERE expires_ms <= ?", [now_ms]).map_err(|e| e.to_string())?;
         conn.execute(
-            "INSERT INTO sessions (token_sha256, user, role, csrf_token, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)",
-            params![token_hash(&token), user, role.name(), session.csrf_token, now_ms, session.expires_ms],
+            "INSERT INTO sessions (token_sha256, user, role, csrf_token, created_ms, expires_ms, credential) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            params![token_hash(&token), user, role.name(), session.csrf_token, now_ms, session.expires_ms, credential],
         )
         .map_err(|e| e.to_string())?;
         Ok((token, session))
@@ -51,17 +61,24 @@ impl Store {
         let conn = self.reader();
         let found = conn
             .prepare_cached(
-                "SELECT user, role, csrf_token, expires_ms FROM sessions WHERE token_sha256 = ? AND expires_ms > ?",
+                "SELECT user, role, csrf_token, expires_ms, credential FROM sessions \
+                 WHERE token_sha256 = ? AND expires_ms > ?",
             )
             .and_then(|mut s| {
                 s.query_row(params![token_hash(token), now_ms], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
                 })
                 .optional()
             })
             .map_err(|e| e.to_string())?;
-        Ok(found.and_then(|(user, role, csrf_token, expires_ms)| {
-            Role::parse(&role).map(|role| Session { user, role, csrf_token, expires_ms })
+        Ok(found.and_then(|(user, role, csrf_token, expires_ms, credential)| {
+            Role::parse(&role).map(|role| Session { user, role, csrf_token, expires_ms, credential })
         }))
     }
 
