@@ -8,7 +8,7 @@
 // The Rust side knows Kafka; this side knows the page. It sends one JSON command a
 // line on stdin; each is answered with one line `done <json>` on stdout (or the
 // script exits non-zero). Every wait has a deadline.
-import { chromium } from 'playwright-core';
+import { check, launchChromium, sleep, until } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -19,28 +19,9 @@ const [opName, opPass] = process.env.OPERATOR.split(':');
 const [viewName, viewPass] = process.env.VIEWER.split(':');
 fs.mkdirSync(artifacts, { recursive: true });
 
-function check(cond, what) {
-  if (!cond) throw new Error('check failed: ' + what);
-  console.log('ok: ' + what);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, deadlineMs, fn) {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 const answer = (value) => console.log('done ' + JSON.stringify(value));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const browser = await launchChromium();
 
 async function login(name, password) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });

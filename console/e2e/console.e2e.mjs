@@ -7,7 +7,7 @@
 //   OPERATOR, VIEWER, ADMIN   "name:password" of three accounts
 // It prints "restart-now" and waits for a line on stdin while the test restarts the
 // streetwatch process. Every wait has a deadline; any failed check exits non-zero.
-import { chromium } from 'playwright-core';
+import { check, launchChromium, sleep, until } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -20,20 +20,6 @@ const [viewName, viewPass] = process.env.VIEWER.split(':');
 const [adminName, adminPass] = process.env.ADMIN.split(':');
 fs.mkdirSync(artifacts, { recursive: true });
 
-function check(cond, what) {
-  if (!cond) throw new Error('check failed: ' + what);
-  console.log('ok: ' + what);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, deadlineMs, fn) {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 function events() {
   if (!fs.existsSync(eventsFile)) return [];
   return fs.readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -41,13 +27,7 @@ function events() {
 const stdinLines = readline.createInterface({ input: process.stdin });
 const stdinIter = stdinLines[Symbol.asyncIterator]();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  // Playwright gives each launch a fresh, empty user-data-dir.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const browser = await launchChromium();
 let failed = false;
 const operatorPageRef = { page: null };
 try {

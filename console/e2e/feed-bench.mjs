@@ -3,19 +3,14 @@
 // CONSOLE_URL, ACCOUNT ("name:password"). Prints one JSON line on stdout:
 //   {"load_ms": [...], "older_ms": [...], "open_ms": [...], "appeared": {"<id>": <unix ms>}}
 // After "ready" it records when each new feed item appears, until a line "done" on stdin.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './harness.mjs';
 import readline from 'node:readline';
 
 const url = process.env.CONSOLE_URL;
 const [name, password] = process.env.ACCOUNT.split(':');
 const ROUNDS = 5;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const browser = await launchChromium();
 const out = { load_ms: [], older_ms: [], open_ms: [], appeared: {} };
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
