@@ -99,6 +99,26 @@ impl SourceFailure {
         };
         Self::new(kind, format!("{what}: {detail}"))
     }
+
+    /// What this failure of a video file means, in words an analyst can act on.
+    pub fn explained_for_file(&self) -> String {
+        let what = match self.kind {
+            FailureKind::NotVideo if self.message.contains("no playable streams") => {
+                "not a playable video (an MP4 cut short loses its index: is the file complete?)"
+            }
+            FailureKind::NotVideo if self.message.contains("appears to be a text file") => {
+                "not a video file (it is text)"
+            }
+            FailureKind::NotVideo if self.message.contains("Could not determine type") => {
+                "not a video file (its contents are not a known container or stream)"
+            }
+            FailureKind::NotVideo => "no H.264/H.265 video in it (unsupported codec?)",
+            FailureKind::NotFound => "no such file",
+            FailureKind::Unreachable => "cannot be read",
+            _ => "could not be analysed",
+        };
+        format!("{what}: {}", self.message)
+    }
 }
 
 impl fmt::Display for SourceFailure {

@@ -6,15 +6,30 @@ use std::time::Duration;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
+use crate::failure::{FailureKind, SourceFailure};
+
 /// The playing time of a video file (container or elementary stream), or None when
-/// GStreamer cannot tell within `timeout` (an elementary H.264 stream has no index).
+/// GStreamer cannot tell within `timeout` (an elementary H.264 stream has no index)
+/// or the file is not a video.
 pub fn duration(path: &Path, timeout: Duration) -> Option<Duration> {
+    probe(path, timeout).ok().flatten()
+}
+
+/// Opens a file the way a camera pipeline would (type detection and demuxing, no
+/// decoding): its playing time when known, None when GStreamer cannot tell within
+/// `timeout`, or the failure a camera pipeline would meet, found in a second instead
+/// of after loading the model (random bytes, text, an MP4 cut short before its index).
+pub fn probe(path: &Path, timeout: Duration) -> Result<Option<Duration>, SourceFailure> {
+    let setup = |what: &str| SourceFailure::new(FailureKind::Setup, format!("cannot build a file probe: {what}"));
+    let location = path.to_str().ok_or_else(|| setup("the path is not UTF-8"))?;
     let pipeline = gst::Pipeline::new();
-    let src = gst::ElementFactory::make("filesrc").property("location", path.to_str()?).build().ok()?;
-    let parse = gst::ElementFactory::make("parsebin").build().ok()?;
-    let sink = gst::ElementFactory::make("fakesink").build().ok()?;
-    pipeline.add_many([&src, &parse, &sink]).ok()?;
-    src.link(&parse).ok()?;
+    let make = |name: &str| gst::ElementFactory::make(name).build().map_err(|e| setup(&e.to_string()));
+    let src = make("filesrc")?;
+    src.set_property("location", location);
+    let parse = make("parsebin")?;
+    let sink = make("fakesink")?;
+    pipeline.add_many([&src, &parse, &sink]).map_err(|e| setup(&e.to_string()))?;
+    src.link(&parse).map_err(|e| setup(&e.to_string()))?;
     let sink_weak = sink.downgrade();
     parse.connect_pad_added(move |_, pad| {
         if let Some(sink) = sink_weak.upgrade() {
@@ -26,16 +41,19 @@ pub fn duration(path: &Path, timeout: Duration) -> Option<Duration> {
         }
     });
     let result = (|| {
-        pipeline.set_state(gst::State::Paused).ok()?;
-        let bus = pipeline.bus()?;
-        let msg = bus.timed_pop_filtered(
+        // A failed state change is followed by an error message on the bus: read it.
+        let _ = pipeline.set_state(gst::State::Paused);
+        let Some(bus) = pipeline.bus() else { return Ok(None) };
+        let Some(msg) = bus.timed_pop_filtered(
             gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
             &[gst::MessageType::AsyncDone, gst::MessageType::Error],
-        )?;
-        if matches!(msg.view(), gst::MessageView::Error(_)) {
-            return None;
+        ) else {
+            return Ok(None);
+        };
+        if let gst::MessageView::Error(err) = msg.view() {
+            return Err(SourceFailure::from_gst_error(err));
         }
-        pipeline.query_duration::<gst::ClockTime>().map(|d| Duration::from_nanos(d.nseconds()))
+        Ok(pipeline.query_duration::<gst::ClockTime>().map(|d| Duration::from_nanos(d.nseconds())))
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result

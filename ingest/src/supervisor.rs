@@ -72,26 +72,6 @@ impl Backoff {
     }
 }
 
-/// What a file's failure means, in words an analyst can act on.
-fn file_failure(failure: &SourceFailure) -> String {
-    let what = match failure.kind {
-        FailureKind::NotVideo if failure.message.contains("no playable streams") => {
-            "not a playable video (an MP4 cut short loses its index: is the file complete?)"
-        }
-        FailureKind::NotVideo if failure.message.contains("appears to be a text file") => {
-            "not a video file (it is text)"
-        }
-        FailureKind::NotVideo if failure.message.contains("Could not determine type") => {
-            "not a video file (its contents are not a known container or stream)"
-        }
-        FailureKind::NotVideo => "no H.264/H.265 video in it (unsupported codec?)",
-        FailureKind::NotFound => "no such file",
-        FailureKind::Unreachable => "cannot be read",
-        _ => "could not be analysed",
-    };
-    format!("{what}: {}", failure.message)
-}
-
 fn with_jitter(base: Duration, jitter: f64) -> Duration {
     base.mul_f64(1.0 + jitter * rand::random::<f64>())
 }
@@ -201,7 +181,7 @@ impl CameraWorker {
             if self.settings.url.kind() == SourceKind::File {
                 // A file gives the same answer however often it is tried: the camera
                 // ends here, failed, with the reason (replay and `run` report it).
-                let message = format!("{}: {}", self.settings.url, file_failure(&failure));
+                let message = format!("{}: {}", self.settings.url, failure.explained_for_file());
                 tracing::error!(camera = %camera, kind = failure.kind.as_str(), "{message}; not retried");
                 metrics::restarted(&camera, failure.kind.as_str());
                 self.set_state(CameraState::Failed, Some(message));

@@ -117,7 +117,15 @@ fn prepare(args: &ReplayArgs) -> Result<Prepared, (i32, String)> {
         .map_err(|e| (exit_code::USAGE, format!("{}: {e}", input.display())))?;
     let base = Timestamp(modified.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64));
     ingest::init().map_err(|e| (exit_code::RUNTIME_FAILURE, e))?;
-    let duration = ingest::media::duration(&input, Duration::from_secs(10));
+    // A file no camera pipeline could play fails here, in a second, before the
+    // model is loaded: the same reason the camera would end with.
+    let duration = ingest::media::probe(&input, Duration::from_secs(10)).map_err(|failure| {
+        let code = match failure.kind {
+            ingest::FailureKind::Setup => exit_code::RUNTIME_FAILURE,
+            _ => exit_code::INPUT_FAILED,
+        };
+        (code, format!("stopped: {}: {}", config.cameras[0].url, failure.explained_for_file()))
+    })?;
     Ok((config, base, duration))
 }
 
