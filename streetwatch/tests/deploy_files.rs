@@ -173,6 +173,18 @@ fn the_systemd_unit_verifies() {
     let out = Command::new(analyze).arg("verify").arg(&path).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && !text.contains("streetwatch.service:"), "systemd-analyze verify:\n{text}");
+    // The sandbox's exposure score (0 to 10; 1.2 when written): fails above 1.5.
+    let out = Command::new(which("systemd-analyze").unwrap())
+        .args(["security", "--offline=true", "--threshold=15"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score = text.lines().find(|l| l.contains("Overall exposure level")).unwrap_or("no score");
+    println!("{score}");
+    assert!(out.status.success(), "the unit's sandbox got weaker: {score}\n{text}");
+    let sysusers = read(&repo().join("deploy/systemd/streetwatch.sysusers"));
+    assert!(sysusers.lines().any(|l| l.starts_with("u streetwatch ")), "the service user is declared");
 }
 
 fn which(tool: &str) -> Result<PathBuf, ()> {
