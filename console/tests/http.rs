@@ -98,11 +98,20 @@ impl Fixture {
 
 struct Reply {
     status: u16,
+    /// Lower-cased, for `contains`; `header` gives a value as sent.
     headers: String,
+    raw_headers: String,
     body: Vec<u8>,
 }
 
 impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.raw_headers.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
     fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&self.body)))
     }
@@ -119,9 +128,10 @@ async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let headers = String::from_utf8_lossy(&buf[..split]).to_lowercase();
+    let raw_headers = String::from_utf8_lossy(&buf[..split]).to_string();
+    let headers = raw_headers.to_lowercase();
     let status = headers.split_whitespace().nth(1).unwrap().parse().unwrap();
-    Reply { status, headers, body: buf[split + 4..].to_vec() }
+    Reply { status, headers, raw_headers, body: buf[split + 4..].to_vec() }
 }
 
 /// Logs in; returns (cookie header value, CSRF token).
@@ -229,6 +239,21 @@ async fn roles_csrf_decisions_and_evidence() {
     assert_eq!(part.status, 206);
     assert!(part.headers.contains("content-range: bytes 100-199/1000"), "{}", part.headers);
     assert_eq!(part.body, &clip[100..200]);
+    // Conditional requests: the file's Last-Modified, a 304 when asked again with it,
+    // and a failed precondition for a file changed since.
+    let clip_url = format!("/evidence/incidents/{id1}/clip.mp4");
+    let modified =
+        full.header("Last-Modified").unwrap_or_else(|| panic!("no Last-Modified: {}", full.headers)).to_string();
+    assert!(full.headers.contains("cache-control: private, no-store"), "{}", full.headers);
+    let again = http(f.addr, "GET", &clip_url, &[("Cookie", &eve.0), ("If-Modified-Since", &modified)], "").await;
+    assert_eq!((again.status, again.body.len()), (304, 0), "{}", again.headers);
+    let old = "Fri, 09 Aug 1996 14:21:40 GMT";
+    let newer = http(f.addr, "GET", &clip_url, &[("Cookie", &eve.0), ("If-Modified-Since", old)], "").await;
+    assert_eq!((newer.status, newer.body.as_slice()), (200, clip.as_slice()));
+    let changed = http(f.addr, "GET", &clip_url, &[("Cookie", &eve.0), ("If-Unmodified-Since", old)], "").await;
+    assert_eq!(changed.status, 412, "{}", changed.headers);
+    let stranger = http(f.addr, "GET", &clip_url, &[("If-Modified-Since", &modified)], "").await;
+    assert_eq!(stranger.status, 401, "a condition is no way around the login");
     let missing =
         http(f.addr, "GET", &format!("/evidence/incidents/{id1}/snapshot.jpg"), &[("Cookie", &eve.0)], "").await;
     assert_eq!(missing.status, 404, "a snapshot not on disk");

@@ -462,6 +462,17 @@ fn the_shared_console_serves_other_workers_evidence_from_object_storage() {
     assert_eq!((status, body.as_str()), (206, &clip[clip.len() - 10..]));
     let (status, head, _) = get(&operator, video, Some("bytes=400000-"));
     assert_eq!(status, 416, "{head}");
+    // The object's validators come back; asked again with its ETag: 304.
+    let (status, head, _) = get(&operator, video, None);
+    let etag = head.lines().find_map(|l| l.strip_prefix("etag: ")).unwrap_or_else(|| panic!("no ETag: {head}"));
+    assert!(head.contains("last-modified: "), "{head}");
+    let conditional = |s: &Session, name: &str, value: &str| {
+        http(&addr, "GET", video, &[("Cookie", s.cookie.as_str()), (name, value)], "")
+    };
+    let (status_again, head_again, body) = conditional(&operator, "If-None-Match", etag.trim());
+    assert_eq!((status, status_again, body.len()), (200, 304, 0), "{head_again}");
+    let (status, _, body) = conditional(&operator, "If-None-Match", "\"another-version\"");
+    assert_eq!((status, body.len()), (200, clip.len()));
     let (status, _, body) = get(&operator, "/evidence/incidents/inc-later/clip.mp4", None);
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("not in object storage"), "{body}");
@@ -490,7 +501,9 @@ fn the_shared_console_serves_other_workers_evidence_from_object_storage() {
             .count()
     };
     assert_eq!(count("li.wei", "inc-s3", "snapshot", "ok"), 1, "{evidence:?}");
-    assert_eq!(count("li.wei", "inc-s3", "clip", "ok"), 1, "the whole clip, not its later ranges: {evidence:?}");
+    // The first whole GET and the three conditional ones (a 304 shows the clip too),
+    // not the ranges after the start.
+    assert_eq!(count("li.wei", "inc-s3", "clip", "ok"), 4, "the whole clip, not its later ranges: {evidence:?}");
     assert_eq!(count("zhang", "inc-s3", "snapshot", "refused"), 1, "{evidence:?}");
     assert_eq!(count("zhang", "inc-s3", "clip", "refused"), 1, "{evidence:?}");
     drop(console);

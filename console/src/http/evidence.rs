@@ -1,22 +1,28 @@
 //! Evidence to logged-in browsers only: an incident's snapshot and clip (with byte
-//! ranges, so the video player can seek), and camera thumbnails. Files are looked up
+//! ranges, so the video player can seek, and conditional requests), and camera
+//! thumbnails. Local files are served by tower-http's `ServeFile` (ranges,
+//! `Last-Modified`, `If-Modified-Since`, `If-Unmodified-Since`); objects from the
+//! object store get the browser's range and conditions passed on, and their `ETag`
+//! and `Last-Modified` passed back. Files are looked up
 //! by incident id in the database, never by a path from the request; an account sees
 //! only its district's. Evidence not on this disk (another worker's, in a cluster)
 //! comes from the object store the workers upload to. Bodies are streamed in chunks,
 //! never read whole. Each opening of a piece of evidence (not each seek within it)
 //! is audited, and so is a refusal.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Component, Path as FsPath, PathBuf};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
 
 use super::auth::Authed;
 use super::{ApiError, Shared};
-use crate::evidence_store::EvidenceStore;
+use crate::evidence_store::{EvidenceStore, ObjectRequest};
 
 /// The local file of an evidence URI: `evidence/...` relative to the data folder,
 /// or an `s3://bucket/prefix/evidence/...` object's local copy. Anything else (or a
@@ -78,46 +84,55 @@ fn streamed(reader: Box<dyn Read + Send>, limit: u64) -> Body {
     Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }))
 }
 
-fn evidence_headers(response: &mut Response, mime: &'static str) {
+/// Evidence is never kept by the browser (`no-store`): a copy in a workstation's
+/// cache would outlive retention and a revoked account. Conditional requests serve
+/// the clients that revalidate anyway (download managers, integrations).
+fn evidence_headers(response: &mut Response) {
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(mime));
-    h.insert(header::ACCEPT_RANGES, header::HeaderValue::from_static("bytes"));
     h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
 }
 
-fn serve_file(path: &FsPath, mime: &'static str, range: Option<&str>) -> Response {
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return not_on_disk(),
-        Err(e) => return ApiError::internal(format!("{}: {e}", path.display())).into_response(),
-    };
-    let len = match file.metadata() {
-        Ok(m) => m.len(),
-        Err(e) => return ApiError::internal(format!("{}: {e}", path.display())).into_response(),
-    };
-    let (status, start, end) = match range {
-        None => (StatusCode::OK, 0, len.saturating_sub(1)),
-        Some(r) => match parse_range(r, len) {
-            Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e),
-            None => {
-                return (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{len}"))])
-                    .into_response()
-            }
-        },
-    };
-    let count = if len == 0 { 0 } else { end - start + 1 };
-    if let Err(e) = file.seek(SeekFrom::Start(start)) {
-        return ApiError::internal(format!("{}: {e}", path.display())).into_response();
+/// The request's checked range and conditions.
+fn object_request(headers: &HeaderMap) -> ObjectRequest {
+    let text = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    ObjectRequest {
+        // One bytes= range, checked here; anything else is answered as the whole file.
+        range: text(header::RANGE).filter(|r| parse_range(r, u64::MAX).is_some()),
+        if_none_match: text(header::IF_NONE_MATCH),
+        if_modified_since: text(header::IF_MODIFIED_SINCE),
+        if_match: text(header::IF_MATCH),
+        if_unmodified_since: text(header::IF_UNMODIFIED_SINCE),
     }
-    let mut response = (status, streamed(Box::new(file), count)).into_response();
-    evidence_headers(&mut response, mime);
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(count));
-    if status == StatusCode::PARTIAL_CONTENT {
-        if let Ok(v) = header::HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
-            h.insert(header::CONTENT_RANGE, v);
+}
+
+/// A local evidence file through tower-http's file service.
+async fn serve_file(path: PathBuf, mime: &'static str, request: &ObjectRequest) -> Response {
+    let mut get = Request::get("/");
+    for (name, value) in [
+        (header::RANGE, &request.range),
+        (header::IF_MODIFIED_SINCE, &request.if_modified_since),
+        (header::IF_UNMODIFIED_SINCE, &request.if_unmodified_since),
+    ] {
+        if let Some(v) = value {
+            get = get.header(name, v);
         }
     }
+    let Ok(get) = get.body(Body::empty()) else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "malformed conditional headers").into_response();
+    };
+    let service = ServeFile::new(&path).with_buf_chunk_size(CHUNK);
+    let response = match service.oneshot(get).await {
+        Ok(r) => r.map(Body::new),
+        Err(never) => match never {},
+    };
+    if response.status() == StatusCode::NOT_FOUND {
+        return not_on_disk();
+    }
+    let mut response = response.into_response();
+    // What the incident says it is, not a guess from the file name.
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(mime));
+    evidence_headers(&mut response);
     response
 }
 
@@ -130,8 +145,8 @@ fn not_on_disk() -> Response {
 }
 
 /// The object of `uri` from the object store, the store's answer passed on.
-fn serve_object(store: &dyn EvidenceStore, uri: &str, mime: &'static str, range: Option<&str>) -> Response {
-    let object = match store.get(uri, range) {
+fn serve_object(store: &dyn EvidenceStore, uri: &str, mime: &'static str, request: &ObjectRequest) -> Response {
+    let object = match store.get(uri, request) {
         Ok(o) => o,
         Err(e) => {
             tracing::error!("console: evidence from object storage: {e}");
@@ -139,8 +154,21 @@ fn serve_object(store: &dyn EvidenceStore, uri: &str, mime: &'static str, range:
                 .into_response();
         }
     };
-    match object.status {
-        200 | 206 => {}
+    let mut response = match object.status {
+        200 | 206 => {
+            let status = if object.status == 206 { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+            let limit = object.content_length.unwrap_or(u64::MAX);
+            let mut r = (status, streamed(object.body, limit)).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(mime));
+            h.insert(header::ACCEPT_RANGES, header::HeaderValue::from_static("bytes"));
+            if let Some(len) = object.content_length {
+                h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+            }
+            r
+        }
+        304 => StatusCode::NOT_MODIFIED.into_response(),
+        412 => StatusCode::PRECONDITION_FAILED.into_response(),
         404 => {
             return ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -148,26 +176,23 @@ fn serve_object(store: &dyn EvidenceStore, uri: &str, mime: &'static str, range:
             )
             .into_response()
         }
-        416 => {
-            let range = object.content_range.unwrap_or_else(|| "bytes */0".into());
-            return (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, range)]).into_response();
-        }
+        416 => StatusCode::RANGE_NOT_SATISFIABLE.into_response(),
         other => {
             tracing::error!(status = other, "console: evidence from object storage: unexpected status");
             return ApiError::new(StatusCode::BAD_GATEWAY, "the evidence store refused the request").into_response();
         }
-    }
-    let status = if object.status == 206 { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
-    let limit = object.content_length.unwrap_or(u64::MAX);
-    let mut response = (status, streamed(object.body, limit)).into_response();
-    evidence_headers(&mut response, mime);
+    };
     let h = response.headers_mut();
-    if let Some(len) = object.content_length {
-        h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+    for (name, value) in [
+        (header::CONTENT_RANGE, object.content_range),
+        (header::ETAG, object.etag),
+        (header::LAST_MODIFIED, object.last_modified),
+    ] {
+        if let Some(v) = value.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+            h.insert(name, v);
+        }
     }
-    if let Some(v) = object.content_range.and_then(|r| header::HeaderValue::from_str(&r).ok()) {
-        h.insert(header::CONTENT_RANGE, v);
-    }
+    evidence_headers(&mut response);
     response
 }
 
@@ -205,24 +230,21 @@ async fn incident_file(state: Shared, authed: Authed, id: String, which: Which, 
     let Some(path) = local_path(&state.console.settings.data_dir, &uri) else {
         return ApiError::new(StatusCode::NOT_FOUND, "this incident has no such evidence").into_response();
     };
-    // One bytes= range, checked here; anything else is answered as the whole file.
-    let range = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .filter(|r| parse_range(r, u64::MAX).is_some())
-        .map(str::to_string);
+    let request = object_request(&headers);
     // An opening, not a seek within what is already open (a player asks many ranges).
-    if range.as_deref().is_none_or(|r| r.starts_with("bytes=0-")) {
+    if request.range.as_deref().is_none_or(|r| r.starts_with("bytes=0-")) {
         audit(&state, &authed.audit("evidence", &id, what));
     }
     let remote = state.console.evidence_store().filter(|s| s.holds(&uri)).cloned();
-    tokio::task::spawn_blocking(move || match remote {
+    match remote {
         // Not on this disk (another worker's, or swept here): from object storage.
-        Some(store) if !path.exists() => serve_object(store.as_ref(), &uri, mime, range.as_deref()),
-        _ => serve_file(&path, mime, range.as_deref()),
-    })
-    .await
-    .unwrap_or_else(|e| ApiError::internal(e).into_response())
+        Some(store) if !path.exists() => {
+            tokio::task::spawn_blocking(move || serve_object(store.as_ref(), &uri, mime, &request))
+                .await
+                .unwrap_or_else(|e| ApiError::internal(e).into_response())
+        }
+        _ => serve_file(path, mime, &request).await,
+    }
 }
 
 pub async fn snapshot(

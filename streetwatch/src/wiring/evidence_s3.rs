@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use console::evidence_store::{ObjectRequest, StoredObject};
+
 use rusty_s3::actions::{CreateBucket, DeleteObject, GetObject, PutObject};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
@@ -63,24 +65,32 @@ impl S3Store {
         response.body_mut().with_config().limit(1 << 30).read_to_vec().map_err(|e| format!("GET {object}: {e}"))
     }
 
-    /// A GET of `key` with an optional `Range` header passed on, answered as it
-    /// comes (404 and 416 are answers, not errors); the body is read as it arrives.
-    pub fn get_ranged(&self, key: &str, range: Option<&str>) -> Result<console::evidence_store::StoredObject, String> {
+    /// A GET of `key` with the browser's range and conditions passed on, answered as
+    /// it comes (304, 404, 412 and 416 are answers, not errors); the body is read as
+    /// it arrives.
+    pub fn get_ranged(&self, key: &str, request: &ObjectRequest) -> Result<StoredObject, String> {
         let object = self.object(key);
         let url = GetObject::new(&self.bucket, Some(&self.credentials), &object).sign(SIGNED_FOR);
-        let mut request = self.agent.get(url.as_str()).config().http_status_as_error(false).build();
-        if let Some(r) = range {
-            request = request.header("Range", r);
+        let mut get = self.agent.get(url.as_str()).config().http_status_as_error(false).build();
+        for (name, value) in [
+            ("Range", &request.range),
+            ("If-None-Match", &request.if_none_match),
+            ("If-Modified-Since", &request.if_modified_since),
+            ("If-Match", &request.if_match),
+            ("If-Unmodified-Since", &request.if_unmodified_since),
+        ] {
+            if let Some(v) = value {
+                get = get.header(name, v);
+            }
         }
-        let response = request.call().map_err(|e| format!("GET {object}: {e}"))?;
+        let response = get.call().map_err(|e| format!("GET {object}: {e}"))?;
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let content_range = header("content-range");
-        let content_length = header("content-length").and_then(|v| v.parse().ok());
-        let status = response.status().as_u16();
-        Ok(console::evidence_store::StoredObject {
-            status,
-            content_range,
-            content_length,
+        Ok(StoredObject {
+            status: response.status().as_u16(),
+            content_range: header("content-range"),
+            content_length: header("content-length").and_then(|v| v.parse().ok()),
+            etag: header("etag"),
+            last_modified: header("last-modified"),
             body: Box::new(response.into_body().into_reader()),
         })
     }
@@ -114,8 +124,8 @@ impl console::evidence_store::EvidenceStore for S3Evidence {
         self.0.key_of(uri).is_some()
     }
 
-    fn get(&self, uri: &str, range: Option<&str>) -> Result<console::evidence_store::StoredObject, String> {
+    fn get(&self, uri: &str, request: &ObjectRequest) -> Result<StoredObject, String> {
         let key = self.0.key_of(uri).ok_or_else(|| format!("{uri} is not in this bucket"))?;
-        self.0.get_ranged(key, range)
+        self.0.get_ranged(key, request)
     }
 }
