@@ -54,6 +54,45 @@ pub enum Command {
     /// Benchmark a worker's death in a cluster, per rebalance protocol: how long until
     /// its cameras are analysed again, and the pause of the cameras that did not move.
     BenchRebalance(BenchRebalanceArgs),
+    /// Run the pipeline for a long time under faults (stalled and restarted cameras, a
+    /// stopped broker, console clients) and report memory, descriptors, threads and
+    /// outbox size over time, and whether every incident reached the topic.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SoakArgs {
+    /// Wall-clock minutes to run (the faults repeat throughout).
+    #[arg(long, default_value_t = 60)]
+    pub minutes: u64,
+    #[arg(long, default_value_t = 12)]
+    pub cameras: usize,
+    /// Seconds between two samples of the process.
+    #[arg(long, default_value_t = 30)]
+    pub sample_secs: u64,
+    /// Seconds between the start of two faults (they take turns: camera stalled,
+    /// camera server killed and restarted, broker stopped and restarted).
+    #[arg(long, default_value_t = 120)]
+    pub fault_every_secs: u64,
+    /// How long a fault lasts before it is undone.
+    #[arg(long, default_value_t = 30)]
+    pub fault_secs: u64,
+    /// Console clients logged in and polling the incident list and cameras.
+    #[arg(long, default_value_t = 2)]
+    pub console_clients: usize,
+    #[arg(long, default_value = "models/yolov3-tiny-416-int8.toml")]
+    pub model: PathBuf,
+    /// H.264 byte-stream served by every test camera.
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/footage/vtest.h264", value_parser = expand_path)]
+    pub footage: PathBuf,
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/bin/tansu", value_parser = expand_tansu)]
+    pub tansu: PathBuf,
+    /// Keep the config, run's log and data here instead of a temporary folder.
+    #[arg(long)]
+    pub keep_logs: Option<PathBuf>,
+    /// Also write the samples and the summary as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

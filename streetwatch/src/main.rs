@@ -70,6 +70,10 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::bench_rebalance::bench_rebalance(&args).await
         }
+        Command::Soak(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
+            commands::soak::soak(&args).await
+        }
         Command::BenchRouter(args) => {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::bench_router::bench_router(&args).await

@@ -34,6 +34,16 @@ fn now_ms() -> i64 {
 impl TopicTail {
     /// Starts reading every partition of `topic` from its current end.
     pub fn start(conn: &KafkaConnection, topic: &str, timeout: Duration) -> Result<Self, RouterError> {
+        Self::start_at(conn, topic, timeout, Offset::End)
+    }
+
+    /// Starts reading every partition of `topic` from its first record (the soak
+    /// reads a restarted, empty broker's topic whole).
+    pub fn start_from_beginning(conn: &KafkaConnection, topic: &str, timeout: Duration) -> Result<Self, RouterError> {
+        Self::start_at(conn, topic, timeout, Offset::Beginning)
+    }
+
+    fn start_at(conn: &KafkaConnection, topic: &str, timeout: Duration, from: Offset) -> Result<Self, RouterError> {
         let fail = |e: rdkafka::error::KafkaError| RouterError::ClientConfig { reason: format!("topic tail: {e}") };
         let consumer: BaseConsumer = conn
             .client_config()
@@ -51,7 +61,7 @@ impl TopicTail {
         }
         let mut list = TopicPartitionList::new();
         for p in 0..partitions as i32 {
-            list.add_partition_offset(topic, p, Offset::End).map_err(fail)?;
+            list.add_partition_offset(topic, p, from).map_err(fail)?;
         }
         consumer.assign(&list).map_err(fail)?;
         let stop = Arc::new(AtomicBool::new(false));

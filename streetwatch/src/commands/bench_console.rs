@@ -82,7 +82,7 @@ async fn request(addr: SocketAddr, head: &str, body: &str) -> anyhow::Result<(u1
     Ok((status, headers, buf[split + 4..].to_vec()))
 }
 
-async fn get(addr: SocketAddr, path: &str, cookie: &str) -> anyhow::Result<Vec<u8>> {
+pub(super) async fn get(addr: SocketAddr, path: &str, cookie: &str) -> anyhow::Result<Vec<u8>> {
     let (status, _, body) = request(addr, &format!("GET {path} HTTP/1.1\r\nCookie: {cookie}\r\n"), "").await?;
     if status != 200 {
         bail!("GET {path}: HTTP {status}: {}", String::from_utf8_lossy(&body));
@@ -91,7 +91,12 @@ async fn get(addr: SocketAddr, path: &str, cookie: &str) -> anyhow::Result<Vec<u
 }
 
 async fn login(addr: SocketAddr) -> anyhow::Result<String> {
-    let form = format!("username=bench&password={PASSWORD}");
+    login_as(addr, "bench", PASSWORD).await
+}
+
+/// Logs in over HTTP as a browser does; the session cookie (`name=value`).
+pub(super) async fn login_as(addr: SocketAddr, name: &str, password: &str) -> anyhow::Result<String> {
+    let form = format!("username={name}&password={password}");
     let head = "POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n";
     let (_, headers, _) = request(addr, head, &form).await?;
     let cookie = headers

@@ -11,107 +11,22 @@
 //! ≥ `--min-fps` per camera with p99 latency ≤ `--max-p99-ms`. The model alone is
 //! measured in the same run, so the pipeline's efficiency shows as a ratio.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use proto::Message;
 use router::kafka::local_broker::LocalBroker;
 use router::kafka::tail::TopicTail;
 use router::KafkaConnection;
 use serde::Serialize;
 
-use super::bench_support::{cpu_seconds, rss_bytes, TestCameraProcess};
+use super::bench_support::{cpu_seconds, rss_bytes, scrape, sum, RunProcess, TestCameraProcess};
 use crate::cli::BenchArgs;
 use crate::exit_code;
-use crate::telemetry::http::local_get;
 
 const TOPIC: &str = "bench-incidents";
 const FPS_TOLERANCE: f64 = 0.95;
-
-/// `streetwatch run` under measurement.
-struct Pipeline {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Pipeline {
-    fn start(config: &Path) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .args(["run", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("cannot start streetwatch run")?;
-        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap_or_else(|p| p.into_inner());
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        Ok(Self { child, log })
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The metrics address `run` logged, once it is running.
-    fn wait_running(&mut self, deadline: Duration) -> anyhow::Result<String> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("streetwatch run exited ({status}):\n{}", self.log());
-            }
-            let log = self.log();
-            if log.contains("streetwatch running") {
-                let at = log.find("health endpoint: http://").ok_or_else(|| anyhow!("no metrics address logged"))?;
-                let rest = &log[at + "health endpoint: http://".len()..];
-                return Ok(rest[..rest.find('/').unwrap_or(rest.len())].to_string());
-            }
-            if start.elapsed() > deadline {
-                bail!("streetwatch run did not start within {deadline:?}:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn stop(mut self) {
-        super::bench_support::stop_child(&mut self.child, Duration::from_secs(20));
-    }
-}
-
-/// A scrape of `run`'s /metrics: (name with labels, value).
-fn scrape(addr: &str) -> anyhow::Result<Vec<(String, f64)>> {
-    let (_, text) = local_get(addr.parse()?, "/metrics", Duration::from_secs(10))?;
-    Ok(text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.to_string(), value.parse().ok()?))
-        })
-        .collect())
-}
-
-/// Sum of a counter over the series whose labels contain every `filter`.
-fn sum(metrics: &[(String, f64)], name: &str, filter: &[&str]) -> f64 {
-    metrics
-        .iter()
-        .filter(|(n, _)| n.starts_with(name) && n[name.len()..].starts_with(['{', ' ']) || n == name)
-        .filter(|(n, _)| filter.iter().all(|f| n.contains(f)))
-        .map(|(_, v)| v)
-        .sum()
-}
 
 /// CPU seconds (user + system) and resident bytes of a process.
 fn cpu_and_rss(pid: u32) -> Option<(f64, u64)> {
@@ -223,7 +138,7 @@ fn measure(args: &BenchArgs, mode: &str, n: usize, bootstrap: &str) -> anyhow::R
     let dir = tempfile::tempdir()?;
     let cameras = TestCameraProcess::start(n, &args.footage, 25)?;
     let config = write_config(dir.path(), args, mode, &cameras.urls, bootstrap)?;
-    let mut run = Pipeline::start(&config)?;
+    let mut run = RunProcess::start(&config)?;
     let metrics_addr = run.wait_running(Duration::from_secs(60))?;
     let tail = TopicTail::start(&KafkaConnection::new(bootstrap), TOPIC, Duration::from_secs(10))?;
     std::thread::sleep(Duration::from_secs(args.warmup_secs));

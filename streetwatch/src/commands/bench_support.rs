@@ -1,12 +1,17 @@
-//! What the benchmark commands share: RTSP test cameras served by a child process
-//! (so their CPU is not counted as the pipeline's), and a process's CPU time and
-//! resident memory from /proc.
+//! What the benchmark and soak commands share: RTSP test cameras served by a child
+//! process (so their CPU is not counted as the pipeline's), `streetwatch run` as a
+//! child process with its metrics, and a process's CPU time and resident memory
+//! from /proc.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
+
+use crate::telemetry::http::local_get;
 
 /// USER_HZ: the unit of utime/stime in /proc/<pid>/stat, 100 on Linux.
 const CLOCK_TICKS_PER_SEC: f64 = 100.0;
@@ -31,20 +36,108 @@ pub fn rss_bytes(pid: &str) -> Option<u64> {
 }
 
 /// Stops a child process: SIGTERM, then SIGKILL if it has not exited after `grace`.
-pub fn stop_child(child: &mut Child, grace: std::time::Duration) {
+pub fn stop_child(child: &mut Child, grace: Duration) {
     if let Ok(Some(_)) = child.try_wait() {
         return;
     }
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let deadline = std::time::Instant::now() + grace;
-    while std::time::Instant::now() < deadline {
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// `streetwatch run` under measurement.
+pub struct RunProcess {
+    pub child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl RunProcess {
+    pub fn start(config: &Path) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .args(["run", "--config"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start streetwatch run")?;
+        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap_or_else(|p| p.into_inner());
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        Ok(Self { child, log })
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The metrics address `run` logged, once it is running.
+    pub fn wait_running(&mut self, deadline: Duration) -> anyhow::Result<String> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("streetwatch run exited ({status}):\n{}", self.log());
+            }
+            let log = self.log();
+            if log.contains("streetwatch running") {
+                let at = log.find("health endpoint: http://").ok_or_else(|| anyhow!("no metrics address logged"))?;
+                let rest = &log[at + "health endpoint: http://".len()..];
+                return Ok(rest[..rest.find('/').unwrap_or(rest.len())].to_string());
+            }
+            if start.elapsed() > deadline {
+                bail!("streetwatch run did not start within {deadline:?}:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn stop(mut self) {
+        stop_child(&mut self.child, Duration::from_secs(20));
+    }
+}
+
+impl Drop for RunProcess {
+    /// A command that fails half-way leaves no pipeline running behind it.
+    fn drop(&mut self) {
+        stop_child(&mut self.child, Duration::from_secs(10));
+    }
+}
+
+/// A scrape of `run`'s /metrics: (name with labels, value).
+pub fn scrape(addr: &str) -> anyhow::Result<Vec<(String, f64)>> {
+    let (_, text) = local_get(addr.parse()?, "/metrics", Duration::from_secs(10))?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_string(), value.parse().ok()?))
+        })
+        .collect())
+}
+
+/// Sum of a counter over the series whose labels contain every `filter`.
+pub fn sum(metrics: &[(String, f64)], name: &str, filter: &[&str]) -> f64 {
+    metrics
+        .iter()
+        .filter(|(n, _)| n.starts_with(name) && n[name.len()..].starts_with(['{', ' ']) || n == name)
+        .filter(|(n, _)| filter.iter().all(|f| n.contains(f)))
+        .map(|(_, v)| v)
+        .sum()
 }
 
 /// `streetwatch test-cameras` serving `count` cameras of `footage`, looped.
@@ -69,16 +162,24 @@ impl TestCameraProcess {
         let stdin = child.stdin.take().ok_or_else(|| anyhow!("no stdin"))?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         let mut urls = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
             if line.starts_with("ready") {
                 break;
             }
             urls.push(line);
         }
+        // What it prints later is read too: a closed pipe would end it at its next line.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         if urls.len() != count {
             bail!("the test cameras printed {} URLs, expected {count}", urls.len());
         }
         Ok(Self { child, stdin, urls })
+    }
+
+    /// A fault command (`stall /cam2`, `resume /cam2`, `kill`, `restart`).
+    pub fn command(&mut self, line: &str) -> anyhow::Result<()> {
+        writeln!(self.stdin, "{line}").context("the test cameras are gone")
     }
 }
 

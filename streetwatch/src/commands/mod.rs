@@ -12,6 +12,7 @@ pub mod console_user;
 pub mod replay;
 pub mod run;
 pub mod shared_console;
+pub mod soak;
 pub mod test_cameras;
 pub mod validate;
 pub mod worker;
