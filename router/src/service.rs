@@ -241,7 +241,10 @@ impl Router {
             }
             Ok(())
         });
-        committed.map_err(|reason| RouterError::Outbox { path: self.outbox_dir.clone(), reason })?;
+        if let Err(reason) = committed {
+            metrics::outbox_refused(events.len());
+            return Err(RouterError::Outbox { path: self.outbox_dir.clone(), reason });
+        }
         metrics::write_seconds(started.elapsed().as_secs_f64());
         for d in &per_destination {
             metrics::routed(d, 1);

@@ -11,6 +11,10 @@ pub fn describe() {
     describe_counter!("streetwatch_router_events_retried_total", "Deliveries that failed and will be tried again.");
     describe_counter!("streetwatch_router_events_dead_lettered_total", "Events a destination refused for good.");
     describe_counter!("streetwatch_router_events_shed_total", "UPDATED events shed because the outbox was full.");
+    describe_counter!(
+        "streetwatch_router_outbox_refused_total",
+        "Events refused because the outbox could not be written (disk full, I/O error): not accepted, the caller logs them."
+    );
     describe_gauge!("streetwatch_router_outbox_events", "Undelivered events in the outbox, per destination.");
     describe_gauge!("streetwatch_router_outbox_oldest_age_seconds", "Age of the oldest undelivered event.");
     describe_gauge!("streetwatch_router_outbox_bytes", "Bytes of undelivered events (the bound applies to this).");
@@ -36,6 +40,9 @@ pub fn retried(destination: &str, n: usize) {
 }
 pub fn dead_lettered(destination: &str) {
     counter!("streetwatch_router_events_dead_lettered_total", "destination" => destination.to_string()).increment(1);
+}
+pub fn outbox_refused(n: usize) {
+    counter!("streetwatch_router_outbox_refused_total").increment(n as u64);
 }
 pub fn shed(destination: &str) {
     counter!("streetwatch_router_events_shed_total", "destination" => destination.to_string()).increment(1);

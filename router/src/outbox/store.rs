@@ -246,8 +246,17 @@ impl Outbox {
             added.push(Arc::new(entry));
         }
         let active_path = self.dir.join(segment_name(self.active_first));
-        self.active.write_all(&bytes).map_err(io(&active_path, "cannot append"))?;
-        self.active.sync_data().map_err(io(&active_path, "cannot sync"))?;
+        if let Err(e) = self.active.write_all(&bytes).and_then(|()| self.active.sync_data()) {
+            // Nothing of this batch is accepted. The segment is cut back to its last
+            // whole record (a disk that filled mid-write leaves no half record for the
+            // next append to follow), and the bytes counted for the batch are given
+            // back: once there is space again, appends go on as before.
+            let _ = self.active.set_len(self.active_bytes);
+            for e in &added {
+                self.pending_bytes = self.pending_bytes.saturating_sub(e.weight());
+            }
+            return Err(io(&active_path, "cannot append")(e));
+        }
         self.active_bytes += bytes.len() as u64;
         for e in added {
             if let Some(s) = self.segments.get_mut(&self.active_first) {
