@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod routes;
 pub mod service;
 mod telemetry;
+pub mod testing;
 
 pub use destination::{Destination, MessageKey, Target};
 pub use error::RouterError;

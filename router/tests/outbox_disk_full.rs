@@ -4,50 +4,10 @@
 //! lost; no half record is left behind; once space returns appends go on, and a
 //! reopen finds every accepted entry and no damage.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use router::outbox::{NewEntry, Outbox, OutboxSettings, Retention};
-
-/// A tmpfs of `size` mounted on a fresh folder, unmounted when dropped.
-struct SmallDisk {
-    _parent: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> Result<Self, String> {
-        let parent = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let path = parent.path().join("disk");
-        std::fs::create_dir(&path).map_err(|e| e.to_string())?;
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
-            .arg(&path)
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-        }
-        Ok(Self { _parent: parent, path })
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.path).status();
-    }
-}
-
-/// Fills the file system at `dir` (a filler file, 4 KiB at a time) until it refuses.
-fn fill(dir: &Path) -> PathBuf {
-    use std::io::Write;
-    let path = dir.join("filler");
-    let mut f = std::fs::File::create(&path).unwrap();
-    let block = vec![0x5a_u8; 4096];
-    while f.write_all(&block).and_then(|()| f.sync_data()).is_ok() {}
-    path
-}
+use router::testing::{fill, SmallDisk};
 
 fn entry(n: usize) -> NewEntry {
     NewEntry {
@@ -62,7 +22,8 @@ fn entry(n: usize) -> NewEntry {
 
 #[test]
 fn a_full_disk_refuses_new_events_loses_none_accepted_and_recovers_by_itself() {
-    let disk = match SmallDisk::mount("2m") {
+    let parent = tempfile::tempdir().unwrap();
+    let disk = match SmallDisk::mount(parent.path(), "2m") {
         Ok(d) => d,
         Err(why) => {
             eprintln!("SKIPPED: cannot mount a tmpfs here ({why}); the disk-full test needs root or CAP_SYS_ADMIN");
