@@ -133,15 +133,18 @@ impl CameraUrl {
 
 impl fmt::Display for CameraUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.credentials.is_some() {
+        let shown = if self.credentials.is_some() {
             // Show that credentials exist, never what they are.
             let mut u = self.address.clone();
             // Same form as `redact_credentials`, so every log shows one redacted form.
             let _ = u.set_username("***");
-            write!(f, "{u}")
+            u.to_string()
         } else {
-            write!(f, "{}", self.address)
-        }
+            self.address.to_string()
+        };
+        // A URL inside the path or query (a proxy's `?src=rtsp://user:pass@...`, found
+        // by `streetwatch fuzz camera-url`) keeps its credentials out of logs too.
+        f.write_str(&redact_credentials(&shown))
     }
 }
 
@@ -197,6 +200,13 @@ pub fn redact_credentials(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_of_a_url_inside_the_path_are_not_displayed_either() {
+        let u = CameraUrl::parse("rtsp://10.0.0.5/proxy?src=rtsp://admin:hunter22@10.0.0.9/live").unwrap();
+        assert!(!u.to_string().contains("hunter22") && !format!("{u:?}").contains("hunter22"), "{u}");
+        assert!(u.to_string().starts_with("rtsp://10.0.0.5/proxy"), "{u}");
+    }
 
     #[test]
     fn inline_credentials_are_moved_out_and_never_displayed() {

@@ -58,6 +58,27 @@ pub enum Command {
     /// stopped broker, console clients) and report memory, descriptors, threads and
     /// outbox size over time, and whether every incident reached the topic.
     Soak(SoakArgs),
+    /// Feed every parser of outside input mutated inputs (NAL units, outbox records,
+    /// configs, camera URLs, assignment records, console bodies); findings are saved.
+    Fuzz(FuzzArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FuzzArgs {
+    /// Targets to fuzz (default: all): nal, outbox, config, camera-url, assignment, console.
+    pub targets: Vec<String>,
+    /// Inputs per target.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub runs: u64,
+    /// The random generator's seed: the same seed gives the same inputs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where inputs that found something are saved.
+    #[arg(long, default_value = "fuzz-findings")]
+    pub findings: PathBuf,
+    /// H.264 byte-stream whose first bytes seed the `nal` target.
+    #[arg(long, default_value = "${STREETWATCH_CACHE}/footage/vtest.h264", value_parser = expand_path)]
+    pub footage: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

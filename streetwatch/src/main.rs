@@ -70,6 +70,10 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::bench_rebalance::bench_rebalance(&args).await
         }
+        Command::Fuzz(args) => {
+            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "error");
+            commands::fuzz::fuzz(&args).await
+        }
         Command::Soak(args) => {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::soak::soak(&args).await

@@ -68,7 +68,7 @@ fn incident(n: usize, phase: pb::Phase, revision: u64, base_ms: i64) -> pb::Inci
     }
 }
 
-async fn request(addr: SocketAddr, head: &str, body: &str) -> anyhow::Result<(u16, String, Vec<u8>)> {
+pub(super) async fn request(addr: SocketAddr, head: &str, body: &str) -> anyhow::Result<(u16, String, Vec<u8>)> {
     let mut s = TcpStream::connect(addr).await?;
     s.write_all(
         format!("{head}Host: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes(),

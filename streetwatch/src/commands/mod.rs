@@ -9,6 +9,7 @@ pub mod bench_rebalance;
 pub mod bench_router;
 mod bench_support;
 pub mod console_user;
+pub mod fuzz;
 pub mod replay;
 pub mod run;
 pub mod shared_console;

@@ -47,6 +47,22 @@ struct Runner {
     wanted: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
+/// The `[[cameras]]` document of the assignment records a worker owns (each record's
+/// body is one camera's table, as `streetwatch assign` published it). Outside input:
+/// fuzzed (`streetwatch fuzz assignment`).
+pub fn cameras_document(cameras: &BTreeMap<String, Vec<u8>>) -> Result<String, String> {
+    let mut list = Vec::new();
+    for (id, body) in cameras {
+        let text = String::from_utf8_lossy(body);
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|e| format!("camera `{id}` in the assignment topic: {e}"))?;
+        list.push(toml::Value::Table(table));
+    }
+    let mut doc = toml::Table::new();
+    doc.insert("cameras".into(), toml::Value::Array(list));
+    toml::to_string(&doc).map_err(|e| e.to_string())
+}
+
 fn ids(cameras: &BTreeMap<String, Vec<u8>>) -> String {
     if cameras.is_empty() {
         "(none)".into()
@@ -80,16 +96,7 @@ impl Runner {
 
     /// The cameras file for the pipeline: `[[cameras]]` tables as published.
     fn write_cameras(&self, cameras: &BTreeMap<String, Vec<u8>>) -> Result<PathBuf, String> {
-        let mut list = Vec::new();
-        for (id, body) in cameras {
-            let text = String::from_utf8_lossy(body);
-            let table: toml::Table =
-                toml::from_str(&text).map_err(|e| format!("camera `{id}` in the assignment topic: {e}"))?;
-            list.push(toml::Value::Table(table));
-        }
-        let mut doc = toml::Table::new();
-        doc.insert("cameras".into(), toml::Value::Array(list));
-        let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
+        let text = cameras_document(cameras)?;
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
         let path = self.dir.join("cameras.toml");
         let tmp = self.dir.join("cameras.toml.tmp");

@@ -34,11 +34,21 @@ pub fn load_with_cameras(path: &Path, cameras_file: &Path) -> Result<Config, Con
     let read = |p: &Path| {
         std::fs::read_to_string(p).map_err(|e| ConfigErrors::single(p, "", format!("cannot read file: {e}")))
     };
+    load_str_with_cameras(&read(path)?, path, &read(cameras_file)?, cameras_file)
+}
+
+/// As `load_with_cameras`, for texts already read.
+pub fn load_str_with_cameras(
+    text: &str,
+    path: &Path,
+    cameras_text: &str,
+    cameras_file: &Path,
+) -> Result<Config, ConfigErrors> {
     let parse = |p: &Path, text: &str| {
         toml::from_str::<toml::Table>(text).map_err(|e| ConfigErrors::single(p, "", format!("not valid TOML: {e}")))
     };
-    let mut config = parse(path, &read(path)?)?;
-    let mut cameras = parse(cameras_file, &read(cameras_file)?)?;
+    let mut config = parse(path, text)?;
+    let mut cameras = parse(cameras_file, cameras_text)?;
     match cameras.remove("cameras") {
         Some(list) => config.insert("cameras".into(), list),
         None => config.remove("cameras"),
