@@ -196,7 +196,7 @@ impl Target for Outbox {
                 .ok()?
                 .flatten()
                 .find(|e| e.file_name().to_string_lossy().starts_with("entries-"))?;
-            Some(std::fs::read(segment.path()).ok()?)
+            std::fs::read(segment.path()).ok()
         });
         let payload =
             entry.as_deref().and_then(|f| router::outbox::record::scan(f).payloads.first().map(|p| p.to_vec()));
