@@ -4,6 +4,7 @@
 //! and the catch-up of a reconnecting browser.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ const CAMERAS: usize = 20;
 const PASSWORD: &str = "bench-console-password";
 
 /// The bench measures the console alone: no cameras, and decisions go nowhere.
-struct NoRouter;
+pub(super) struct NoRouter;
 impl ReviewPublisher for NoRouter {
     fn publish(&self, _: &pb::Incident) -> Result<(), String> {
         Ok(())
@@ -165,18 +166,24 @@ async fn read_until(reader: &mut BufReader<TcpStream>, needle: &str) -> anyhow::
     }
 }
 
+/// A console of its own in `dir` (database, users file with one operator), on a free
+/// loopback port once served.
+pub(super) fn open_console(dir: &Path, user: &str, password: &str) -> anyhow::Result<Arc<Console>> {
+    let users = dir.join("users.toml");
+    upsert_user(&users, user, Role::Operator, password)?;
+    Ok(Console::open(ConsoleSettings {
+        listen: "127.0.0.1:0".parse()?,
+        database: dir.join("console.db"),
+        users_file: users,
+        data_dir: dir.to_path_buf(),
+        secure_cookies: false,
+        session_ttl: Duration::from_secs(24 * 3600),
+    })?)
+}
+
 async fn run_bench(args: &BenchConsoleArgs) -> anyhow::Result<serde_json::Value> {
     let dir = tempfile::tempdir().context("temp dir")?;
-    let users = dir.path().join("users.toml");
-    upsert_user(&users, "bench", Role::Operator, PASSWORD)?;
-    let console = Console::open(ConsoleSettings {
-        listen: "127.0.0.1:0".parse()?,
-        database: dir.path().join("console.db"),
-        users_file: users,
-        data_dir: dir.path().to_path_buf(),
-        secure_cookies: false,
-        session_ttl: Duration::from_secs(3600),
-    })?;
+    let console = open_console(dir.path(), "bench", PASSWORD)?;
     // Seed: every incident STARTED, UPDATED, and 70 % ENDED, in delivery-sized batches.
     let base_ms = 1_764_000_000_000;
     let n = args.incidents;

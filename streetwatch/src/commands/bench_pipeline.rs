@@ -21,7 +21,7 @@ use router::kafka::tail::TopicTail;
 use router::KafkaConnection;
 use serde::Serialize;
 
-use super::bench_support::{cpu_seconds, rss_bytes, scrape, sum, RunProcess, TestCameraProcess};
+use super::bench_support::{cpu_seconds, repo_path, rss_bytes, scrape, sum, RunProcess, TestCameraProcess};
 use crate::cli::BenchArgs;
 use crate::exit_code;
 
@@ -283,12 +283,8 @@ fn sweep(args: &BenchArgs, mode: &str, bootstrap: &str, points: &mut Vec<Point>)
     Ok((good > 0).then_some(good))
 }
 
-/// The manifest: as given when it exists, else relative to the repository.
 fn model_manifest(args: &BenchArgs) -> PathBuf {
-    if let Ok(found) = std::fs::canonicalize(&args.model) {
-        return found;
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(&args.model)
+    repo_path(&args.model)
 }
 
 /// The model alone (ONNX Runtime, same threads as the pipeline), on a frame of the footage.

@@ -4,7 +4,7 @@
 //! from /proc.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -94,9 +94,7 @@ impl RunProcess {
             }
             let log = self.log();
             if log.contains("streetwatch running") {
-                let at = log.find("health endpoint: http://").ok_or_else(|| anyhow!("no metrics address logged"))?;
-                let rest = &log[at + "health endpoint: http://".len()..];
-                return Ok(rest[..rest.find('/').unwrap_or(rest.len())].to_string());
+                return logged_address(&log, "health endpoint").ok_or_else(|| anyhow!("no metrics address logged"));
             }
             if start.elapsed() > deadline {
                 bail!("streetwatch run did not start within {deadline:?}:\n{log}");
@@ -108,6 +106,19 @@ impl RunProcess {
     pub fn stop(mut self) {
         stop_child(&mut self.child, Duration::from_secs(20));
     }
+}
+
+/// The `host:port` of the first `<what>: http://host:port/...` line of `log`.
+pub fn logged_address(log: &str, what: &str) -> Option<String> {
+    let marker = format!("{what}: http://");
+    let rest = &log[log.find(&marker)? + marker.len()..];
+    Some(rest[..rest.find('/').unwrap_or(rest.len())].to_string())
+}
+
+/// A path as given when it exists, else relative to the repository (the benchmark
+/// commands' defaults name `models/...` files of the checkout).
+pub fn repo_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(path))
 }
 
 impl Drop for RunProcess {

@@ -24,8 +24,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use console::health::NoCameras;
-use console::users::{upsert_user, Role};
-use console::{Console, ConsoleSettings, ReviewPublisher};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio_util::sync::CancellationToken;
@@ -228,7 +226,7 @@ impl Target for Outbox {
 }
 
 fn repo_file(name: &str) -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name)).unwrap_or_default()
+    std::fs::read(super::bench_support::repo_path(Path::new(name))).unwrap_or_default()
 }
 
 struct ConfigText;
@@ -321,30 +319,15 @@ struct ConsoleBodies {
     _stop: tokio_util::sync::DropGuard,
 }
 
-struct Nowhere;
-impl ReviewPublisher for Nowhere {
-    fn publish(&self, _: &proto::v1::Incident) -> Result<(), String> {
-        Ok(())
-    }
-}
-
 const FUZZ_PASSWORD: &str = "fuzz-console-password";
 
 impl ConsoleBodies {
     async fn start(runtime: tokio::runtime::Handle) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let users = dir.path().join("users.toml");
-        upsert_user(&users, "fuzz", Role::Operator, FUZZ_PASSWORD)?;
-        let console = Console::open(ConsoleSettings {
-            listen: "127.0.0.1:0".parse()?,
-            database: dir.path().join("console.db"),
-            users_file: users,
-            data_dir: dir.path().to_path_buf(),
-            secure_cookies: false,
-            session_ttl: Duration::from_secs(24 * 3600),
-        })?;
+        let console = super::bench_console::open_console(dir.path(), "fuzz", FUZZ_PASSWORD)?;
         let stop = CancellationToken::new();
-        let (addr, _) = console.serve(Arc::new(NoCameras), Arc::new(Nowhere), stop.clone()).await?;
+        let (addr, _) =
+            console.serve(Arc::new(NoCameras), Arc::new(super::bench_console::NoRouter), stop.clone()).await?;
         let cookie = super::bench_console::login_as(addr, "fuzz", FUZZ_PASSWORD).await?;
         let me: serde_json::Value =
             serde_json::from_slice(&super::bench_console::get(addr, "/api/me", &cookie).await?)?;

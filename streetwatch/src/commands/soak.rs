@@ -29,7 +29,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::bench_console::{get, login_as};
-use super::bench_support::{rss_bytes, stop_child, RunProcess, TestCameraProcess};
+use super::bench_support::{logged_address, repo_path, rss_bytes, stop_child, RunProcess, TestCameraProcess};
 use crate::cli::SoakArgs;
 use crate::exit_code;
 
@@ -204,7 +204,7 @@ name = "everything"
 destinations = ["police", "log"]
 "#,
         data = dir.join("data").display(),
-        model = model_manifest(&args.model).display(),
+        model = repo_path(&args.model).display(),
         users = users.display(),
         console_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
     );
@@ -229,16 +229,9 @@ polygon = [[0.833, 0.122], [0.957, 0.108], [0.957, 0.165], [0.768, 0.212]]
     Ok(path)
 }
 
-/// The manifest: as given when it exists, else relative to the repository.
-fn model_manifest(model: &Path) -> PathBuf {
-    std::fs::canonicalize(model).unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(model))
-}
-
 /// The console address `run` logged.
 fn console_address(log: &str) -> anyhow::Result<SocketAddr> {
-    let at = log.find("operator console: http://").ok_or_else(|| anyhow!("run logged no console address"))?;
-    let rest = &log[at + "operator console: http://".len()..];
-    Ok(rest[..rest.find('/').unwrap_or(rest.len())].parse()?)
+    Ok(logged_address(log, "operator console").ok_or_else(|| anyhow!("run logged no console address"))?.parse()?)
 }
 
 #[derive(Default)]
@@ -350,7 +343,7 @@ fn slope_per_hour(points: &[(f64, f64)]) -> f64 {
 }
 
 async fn soak_inner(args: &SoakArgs) -> anyhow::Result<Summary> {
-    if !model_manifest(&args.model).is_file() {
+    if !repo_path(&args.model).is_file() {
         bail!("--model {}: no such model manifest (see models/*.toml)", args.model.display());
     }
     if !args.footage.is_file() {
