@@ -28,7 +28,9 @@ fn five_minutes_of_faults_lose_nothing_and_leak_nothing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     assert!(started.elapsed() < Duration::from_secs(9 * 60), "{:?}", started.elapsed());
-    assert!(out.status.success(), "soak failed:\n{stdout}\n{stderr}");
+    // The status says how it ended (a signal has no exit code): one run of the full
+    // suite saw the soak end silently at its first broker restart (issue 16's note).
+    assert!(out.status.success(), "soak failed ({:?}):\n{stdout}\n{stderr}", out.status);
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let s = &report["summary"];
     for fault in s["faults"].as_array().unwrap() {
