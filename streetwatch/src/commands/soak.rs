@@ -133,10 +133,20 @@ impl Reader {
         }
     }
 
-    /// After the broker restarted empty: read its topic from the beginning.
-    fn restart(&mut self) -> anyhow::Result<()> {
+    /// Before the broker stops: read what is there and close the consumer.
+    ///
+    /// A consumer that lives through the test broker coming back *empty* on the same
+    /// port (offsets and partition leaders gone) can take librdkafka down with a
+    /// signal while it re-reads metadata; the soak once ended that way. A real broker
+    /// keeps its topics across a restart, so this reader, which only checks what was
+    /// delivered, is closed instead; `run`'s producer still lives through the restart.
+    fn stop(&mut self) {
         self.poll();
         self.tail = None;
+    }
+
+    /// After the broker restarted empty: read its topic from the beginning.
+    fn resume(&mut self) -> anyhow::Result<()> {
         self.tail = Some(TopicTail::start_from_beginning(&self.conn, TOPIC, Duration::from_secs(10))?);
         Ok(())
     }
@@ -304,6 +314,7 @@ impl Rig {
                 if missing > 0 {
                     eprintln!("soak: {missing} events not yet read when the broker stopped (they count as missing)");
                 }
+                self.reader.stop();
                 self.broker.kill();
                 Ok(())
             }
@@ -321,7 +332,7 @@ impl Rig {
                 if let Err(e) = router::kafka::admin::create_topics(&conn, &[TOPIC], 4, Duration::from_secs(10)).await {
                     eprintln!("soak: re-creating {TOPIC}: {e}");
                 }
-                self.reader.restart()
+                self.reader.resume()
             }
         }
     }
