@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 
 /// One object found in a frame: a class and a box, never an identity.
 #[derive(Debug, Clone, PartialEq, Serialize)]

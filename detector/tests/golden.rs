@@ -9,7 +9,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use detector::engine::{Engine, EngineInput};
-use detector::postprocess::boxes::BoxXyxy;
+use detector::geometry::boxes::BoxXyxy;
 use detector::Detection;
 use serde::Deserialize;
 use support::{engine_for, engine_for_named, load_bgr, test_image_dir};

@@ -30,7 +30,7 @@ fn a_masked_bus_is_not_detected_while_people_outside_the_mask_still_are() {
     assert!(masked[0].iter().all(|d| &*d.label != "bus"), "bus still detected behind the mask: {:?}", masked[0]);
     // People standing outside the mask are still found.
     let outside =
-        |b: &detector::postprocess::boxes::BoxXyxy| b.y2 < bus.y1 || b.y1 > bus.y2 || b.x2 < bus.x1 || b.x1 > bus.x2;
+        |b: &detector::geometry::boxes::BoxXyxy| b.y2 < bus.y1 || b.y1 > bus.y2 || b.x2 < bus.x1 || b.x1 > bus.x2;
     let people_before = open[0].iter().filter(|d| &*d.label == "person" && d.score > 0.5).count();
     let people_after = masked[0].iter().filter(|d| &*d.label == "person" && d.score > 0.5).count();
     assert!(people_before > 0 && people_after > 0, "before {people_before}, after {people_after}");

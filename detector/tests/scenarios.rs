@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use detector::analysis::CameraAnalysis;
+use detector::geometry::boxes::BoxXyxy;
 use detector::incidents::{Cause, IncidentEvent, Phase};
-use detector::postprocess::boxes::BoxXyxy;
 use detector::rules::settings::{
     BikeClusterSettings, IncidentTiming, RuleSettings, SidewalkParkingSettings, StreetVendingSettings,
 };

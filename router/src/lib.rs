@@ -17,6 +17,7 @@ pub mod local_sink;
 pub mod outbox;
 pub mod routes;
 pub mod service;
+mod shared_outbox;
 mod telemetry;
 pub mod testing;
 

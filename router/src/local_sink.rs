@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::outbox::{Done, Entry};
-use crate::service::Shared;
+use crate::shared_outbox::SharedOutbox;
 use crate::{telemetry as metrics, RouterError};
 
 pub struct JsonLinesSink {
@@ -29,7 +29,7 @@ impl JsonLinesSink {
         Ok(Self { name, path: path.to_path_buf(), file })
     }
 
-    pub(crate) fn run(mut self, shared: &Shared) {
+    pub(crate) fn run(mut self, shared: &SharedOutbox) {
         let name = Arc::clone(&self.name);
         deliver_in_process(&name, shared, |batch| self.append(batch));
     }
@@ -58,7 +58,7 @@ pub trait EventHandler: Send + Sync {
     fn deliver(&self, bodies: &[&[u8]]) -> Result<(), String>;
 }
 
-pub(crate) fn run_handler(name: &Arc<str>, handler: &dyn EventHandler, shared: &Shared) {
+pub(crate) fn run_handler(name: &Arc<str>, handler: &dyn EventHandler, shared: &SharedOutbox) {
     deliver_in_process(name, shared, |batch| {
         let bodies: Vec<&[u8]> = batch.iter().map(|e| e.new.body.as_slice()).collect();
         handler.deliver(&bodies)
@@ -68,7 +68,11 @@ pub(crate) fn run_handler(name: &Arc<str>, handler: &dyn EventHandler, shared: &
 /// The delivery loop of a destination in this process: takes the destination's
 /// pending entries in order, hands them to `write`, marks them done when it
 /// succeeded, and otherwise keeps them and tries again with backoff.
-fn deliver_in_process(name: &Arc<str>, shared: &Shared, mut write: impl FnMut(&[Arc<Entry>]) -> Result<(), String>) {
+fn deliver_in_process(
+    name: &Arc<str>,
+    shared: &SharedOutbox,
+    mut write: impl FnMut(&[Arc<Entry>]) -> Result<(), String>,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let seen = shared.appends();

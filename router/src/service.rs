@@ -4,21 +4,21 @@
 //! destination confirmed them).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use proto::v1::{Incident, Phase};
 
 use crate::dead_letter::DeadLetters;
 use crate::destination::{Destination, MessageKey, Target};
 use crate::encoding::{encode, Outgoing};
-use crate::group_commit::GroupCommit;
 use crate::kafka::sink::{KafkaSink, KafkaTuning};
 use crate::local_sink::JsonLinesSink;
-use crate::outbox::{Done, Entry, NewEntry, OpenReport, Outbox, OutboxSettings, Retention};
+use crate::outbox::{NewEntry, OpenReport, Outbox, OutboxSettings, Retention};
 use crate::routes::{destinations_for, Route};
+use crate::shared_outbox::{now_ms, report_depth, SharedOutbox};
 use crate::{telemetry as metrics, KafkaConnection, RouterError};
 
 pub struct RouterSettings {
@@ -48,83 +48,8 @@ pub struct Submitted {
     pub routed: Vec<Vec<Arc<str>>>,
 }
 
-/// State the delivery threads share with `submit`.
-pub(crate) struct Shared {
-    outbox: Mutex<Outbox>,
-    /// Bumped on every append; delivery threads wait on it when idle.
-    appended: Mutex<u64>,
-    wake: Condvar,
-    pub(crate) stop: AtomicBool,
-    pub(crate) dead_letters: Mutex<DeadLetters>,
-    commits: GroupCommit,
-}
-
-impl Shared {
-    pub(crate) fn outbox(&self) -> MutexGuard<'_, Outbox> {
-        self.outbox.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Waits until something is appended after `seen`, or `timeout`.
-    pub(crate) fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64 {
-        let guard = self.appended.lock().unwrap_or_else(|p| p.into_inner());
-        let (guard, _) =
-            self.wake.wait_timeout_while(guard, timeout, |n| *n == seen).unwrap_or_else(|p| p.into_inner());
-        *guard
-    }
-
-    pub(crate) fn appends(&self) -> u64 {
-        *self.appended.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn ring(&self) {
-        *self.appended.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.wake.notify_all();
-    }
-
-    /// Marks entries done and updates the outbox metrics of `destination`.
-    pub(crate) fn finish(&self, destination: &str, seqs: &[u64], how: Done) -> Result<(), RouterError> {
-        if seqs.is_empty() {
-            return Ok(());
-        }
-        let mut ob = self.outbox();
-        ob.finish(seqs, how)?;
-        report_depth(&ob, destination);
-        Ok(())
-    }
-
-    /// Dead-letters an entry: stored with the reason, then done in the outbox.
-    pub(crate) fn dead_letter(&self, entry: &Entry, reason: &str) {
-        let stored = self.dead_letters.lock().unwrap_or_else(|p| p.into_inner()).store(entry, reason, now_ms());
-        let destination = &entry.new.destination;
-        match stored {
-            Ok(()) => {
-                tracing::error!(destination = %destination, key = %entry.new.key, seq = entry.seq, "event dead-lettered: {reason}");
-                metrics::dead_lettered(destination);
-                if let Err(e) = self.finish(destination, &[entry.seq], Done::DeadLettered) {
-                    tracing::error!("{e}");
-                }
-            }
-            // Kept in the outbox: it will be tried again rather than lost.
-            Err(e) => {
-                tracing::error!(destination = %destination, seq = entry.seq, "cannot dead-letter ({reason}): {e}")
-            }
-        }
-    }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
-fn report_depth(ob: &Outbox, destination: &str) {
-    let depth = ob.depth_of(destination);
-    let age = ob.oldest_created_ms(destination).map_or(0.0, |t| ((now_ms() - t).max(0)) as f64 / 1000.0);
-    metrics::outbox_state(destination, depth, age);
-    metrics::outbox_bytes(ob.pending_bytes());
-}
-
 pub struct Router {
-    shared: Arc<Shared>,
+    shared: Arc<SharedOutbox>,
     destinations: Vec<Destination>,
     routes: Vec<Route>,
     source: String,
@@ -139,14 +64,7 @@ impl Router {
         metrics::describe();
         let (outbox, report) = Outbox::open(&settings.outbox_dir, settings.outbox.clone())?;
         let dead_letters = DeadLetters::open(&settings.outbox_dir.join("dead-letter.jsonl"))?;
-        let shared = Arc::new(Shared {
-            outbox: Mutex::new(outbox),
-            appended: Mutex::new(0),
-            wake: Condvar::new(),
-            stop: AtomicBool::new(false),
-            dead_letters: Mutex::new(dead_letters),
-            commits: GroupCommit::default(),
-        });
+        let shared = Arc::new(SharedOutbox::new(outbox, dead_letters));
         {
             let ob = shared.outbox();
             for d in &settings.destinations {
@@ -224,7 +142,7 @@ impl Router {
         let started = Instant::now();
         let shared = &self.shared;
         let destinations = &self.destinations;
-        let committed = shared.commits.commit(batch, |group| {
+        let committed = shared.commit(batch, |group| {
             let mut ob = shared.outbox();
             let appended = ob.append(group).map_err(|e| e.to_string())?;
             // Under the same lock: a second lock per submit would queue every

@@ -1,8 +1,8 @@
-//! Incidents as the feed and the detail page read them, and the pipeline's events
-//! coming in (idempotently: delivery is at-least-once).
+//! Incidents as the feed and the detail page read them: the rows, the queries, and
+//! the upsert that events coming in (`incident_events.rs`) make rows with.
 
 use prost::Message;
-use proto::names::{kind_name, phase_name, severity_name};
+use proto::names::{kind_name, severity_name};
 use proto::v1::{Incident, Phase};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::Serialize;
@@ -137,17 +137,6 @@ pub fn parse_before(s: &str) -> Option<(i64, String)> {
 }
 
 impl Store {
-    /// Stores pipeline and operator events (in delivery order) in one transaction;
-    /// returns the incidents that changed, as the feed shows them now. Events seen
-    /// before (redelivery) change nothing.
-    pub fn apply_events(&self, events: &[Incident]) -> Result<Vec<IncidentRow>, String> {
-        let mut conn = self.writer();
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
-        let rows = apply_in(&tx, events)?;
-        tx.commit().map_err(|e| e.to_string())?;
-        Ok(rows)
-    }
-
     /// A page of the feed, newest first.
     pub fn page(
         &self,
@@ -336,53 +325,6 @@ fn district_clause(district: &District, sql: &mut String, args: &mut Vec<rusqlit
 
 pub(crate) fn load_row(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<IncidentRow>> {
     conn.prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM incidents WHERE id = ?"))?.query_row([id], row).optional()
-}
-
-/// Applies events inside a transaction the caller commits; returns the changed
-/// incidents as they are now.
-pub(crate) fn apply_in(tx: &Transaction<'_>, events: &[Incident]) -> Result<Vec<IncidentRow>, String> {
-    let mut changed: Vec<String> = Vec::new();
-    for ev in events {
-        let applied = if ev.phase == Phase::Reviewed as i32 {
-            super::reviews::apply_review_event(tx, ev)
-        } else {
-            apply_pipeline_event(tx, ev)
-        }
-        .map_err(|e| format!("incident {}: {e}", ev.id))?;
-        if applied && !changed.contains(&ev.id) {
-            changed.push(ev.id.clone());
-        }
-    }
-    let rows = changed.iter().map(|id| load_row(tx, id)).collect::<rusqlite::Result<Vec<_>>>();
-    Ok(rows.map_err(|e| e.to_string())?.into_iter().flatten().collect())
-}
-
-/// A STARTED, UPDATED or ENDED event. False when it was stored before.
-fn apply_pipeline_event(tx: &Transaction<'_>, ev: &Incident) -> rusqlite::Result<bool> {
-    let dedupe = format!("{}/r{}", ev.id, ev.revision);
-    let objects = objects_json(ev).to_string();
-    let inserted = tx.execute(
-        "INSERT OR IGNORE INTO incident_events \
-         (incident_id, phase, revision, dedupe_key, at_ms, cause, summary, dwell_secs, object_count, objects) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        params![
-            ev.id,
-            phase_name(ev.phase),
-            ev.revision as i64,
-            dedupe,
-            ev.updated_at_ms,
-            ev.cause,
-            ev.summary,
-            ev.dwell_secs,
-            ev.object_count as i64,
-            objects
-        ],
-    )?;
-    if inserted == 0 {
-        return Ok(false);
-    }
-    upsert_incident(tx, ev, tx.last_insert_rowid())?;
-    Ok(true)
 }
 
 /// The incident's row from an event's full state (`seq`: the event's timeline entry).

@@ -5,6 +5,7 @@
 //! after its commit, so a crash or power loss never loses an incident.
 
 mod audit;
+mod incident_events;
 mod incidents;
 mod migrations;
 mod reviews;

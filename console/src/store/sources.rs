@@ -6,7 +6,8 @@ use proto::names::camera_state_name;
 use proto::v1::{CameraStatus, Incident};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::incidents::{apply_in, IncidentRow};
+use super::incident_events::apply_in;
+use super::incidents::IncidentRow;
 use super::Store;
 
 /// One partition's position: the offset of the next record to read.

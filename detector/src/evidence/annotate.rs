@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::canvas::{Canvas, GREEN, RED};
-use super::snapshot::SnapshotError;
+use super::error::EvidenceError;
 use crate::image::ImageRef;
 use crate::preprocess::privacy_mask::PrivacyMask;
 use crate::rules::SceneObject;
@@ -23,7 +23,7 @@ pub struct Annotation<'a> {
 
 /// The annotated frame as packed BGR: `(width, height, bytes)` (the caption strip
 /// makes it taller than the frame).
-pub fn annotate_frame(image: ImageRef<'_>, a: &Annotation<'_>) -> Result<(u32, u32, Vec<u8>), SnapshotError> {
+pub fn annotate_frame(image: ImageRef<'_>, a: &Annotation<'_>) -> Result<(u32, u32, Vec<u8>), EvidenceError> {
     let mut canvas = Canvas::new(image, a.masks)?;
     canvas.zones(a.zones, None)?;
     // Objects the tracker only remembers (a drop-out) are not drawn where they were.

@@ -7,8 +7,8 @@ use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Rect, Size};
 use opencv::imgproc;
 
 use super::borrowed_mat::with_borrowed_mat;
+use crate::geometry::boxes::BoxXyxy;
 use crate::image::ImageRef;
-use crate::postprocess::boxes::BoxXyxy;
 
 const SIDE: usize = 16;
 

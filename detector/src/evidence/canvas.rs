@@ -8,9 +8,9 @@ use opencv::imgproc;
 use opencv::prelude::VectorToVec;
 
 use super::borrowed_mat::with_borrowed_mat;
-use super::snapshot::SnapshotError;
+use super::error::EvidenceError;
+use crate::geometry::boxes::BoxXyxy;
 use crate::image::ImageRef;
-use crate::postprocess::boxes::BoxXyxy;
 use crate::preprocess::privacy_mask::PrivacyMask;
 use crate::zones::Zone;
 
@@ -36,7 +36,7 @@ pub struct Canvas {
 
 impl Canvas {
     /// The frame with masks filled and an empty caption strip below it.
-    pub fn new(image: ImageRef<'_>, masks: &[PrivacyMask]) -> Result<Self, SnapshotError> {
+    pub fn new(image: ImageRef<'_>, masks: &[PrivacyMask]) -> Result<Self, EvidenceError> {
         let (w, h) = (image.width(), image.height());
         let thickness = ((w.max(h) as f64 / 640.0).round() as i32).max(1);
         let strip = 44 * thickness;
@@ -56,7 +56,7 @@ impl Canvas {
     }
 
     /// Outlines every zone; `bold` (a zone id) twice as thick.
-    pub fn zones(&mut self, zones: &[Zone], bold: Option<&str>) -> Result<(), SnapshotError> {
+    pub fn zones(&mut self, zones: &[Zone], bold: Option<&str>) -> Result<(), EvidenceError> {
         for zone in zones {
             let (sx, sy) = if zone.normalized { (f64::from(self.width), f64::from(self.height)) } else { (1.0, 1.0) };
             let mut outline: Vector<Vector<Point>> = Vector::new();
@@ -68,7 +68,7 @@ impl Canvas {
     }
 
     /// A box with its label above it.
-    pub fn labelled_box(&mut self, b: &BoxXyxy, label: &str, colour: (f64, f64, f64)) -> Result<(), SnapshotError> {
+    pub fn labelled_box(&mut self, b: &BoxXyxy, label: &str, colour: (f64, f64, f64)) -> Result<(), EvidenceError> {
         let b = b.clamped(self.width as f32, self.height as f32);
         let rect = Rect::new(b.x1 as i32, b.y1 as i32, b.width().max(1.0) as i32, b.height().max(1.0) as i32);
         let t = self.thickness;
@@ -80,7 +80,7 @@ impl Canvas {
     }
 
     /// Two lines in the strip below the frame: white, then yellow.
-    pub fn caption(&mut self, first: &str, second: &str) -> Result<(), SnapshotError> {
+    pub fn caption(&mut self, first: &str, second: &str) -> Result<(), EvidenceError> {
         let (t, base) = (self.thickness, self.height as i32);
         let font = imgproc::FONT_HERSHEY_SIMPLEX;
         let scale = 0.45 * t as f64;
@@ -109,22 +109,22 @@ impl Canvas {
         Ok(())
     }
 
-    pub fn jpeg(&self, quality: i32) -> Result<Vec<u8>, SnapshotError> {
+    pub fn jpeg(&self, quality: i32) -> Result<Vec<u8>, EvidenceError> {
         encode_jpeg(&self.mat, quality)
     }
 
     /// Packed BGR pixels, frame and strip: `(width, height, bytes)`.
-    pub fn into_bgr(self) -> Result<(u32, u32, Vec<u8>), SnapshotError> {
+    pub fn into_bgr(self) -> Result<(u32, u32, Vec<u8>), EvidenceError> {
         let rows = self.mat.rows() as u32;
         Ok((self.width, rows, self.mat.data_bytes()?.to_vec()))
     }
 }
 
-pub(crate) fn encode_jpeg(mat: &Mat, quality: i32) -> Result<Vec<u8>, SnapshotError> {
+pub(crate) fn encode_jpeg(mat: &Mat, quality: i32) -> Result<Vec<u8>, EvidenceError> {
     let mut jpeg: Vector<u8> = Vector::new();
     let params: Vector<i32> = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality.clamp(10, 100)]);
     if !imgcodecs::imencode(".jpg", mat, &mut jpeg, &params)? {
-        return Err(SnapshotError::new("the JPEG encoder refused the image"));
+        return Err(EvidenceError::JpegRefused);
     }
     Ok(jpeg.to_vec())
 }

@@ -6,8 +6,10 @@ pub mod annotate;
 pub mod appearance;
 pub(crate) mod borrowed_mat;
 pub mod canvas;
+pub mod error;
 pub mod snapshot;
 pub mod thumbnail;
 
 pub use appearance::GreyPatch;
-pub use snapshot::{decode_jpeg, render_snapshot, SnapshotError};
+pub use error::EvidenceError;
+pub use snapshot::{decode_jpeg, render_snapshot};

@@ -11,26 +11,11 @@ use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Vector};
 use opencv::imgcodecs;
 
 use super::canvas::{Canvas, RED};
+use super::error::EvidenceError;
 use crate::image::ImageRef;
 use crate::incidents::IncidentEvent;
 use crate::preprocess::privacy_mask::PrivacyMask;
 use crate::zones::Zone;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot render the snapshot: {0}")]
-pub struct SnapshotError(String);
-
-impl From<opencv::Error> for SnapshotError {
-    fn from(e: opencv::Error) -> Self {
-        Self(format!("OpenCV: {e}"))
-    }
-}
-
-impl SnapshotError {
-    pub(crate) fn new(why: &str) -> Self {
-        Self(why.to_string())
-    }
-}
 
 /// Renders the snapshot of `event` on `image` and encodes it as JPEG.
 /// `local_time` is the caption's time text (the caller knows the camera's offset).
@@ -41,7 +26,7 @@ pub fn render_snapshot(
     event: &IncidentEvent,
     local_time: &str,
     jpeg_quality: i32,
-) -> Result<Vec<u8>, SnapshotError> {
+) -> Result<Vec<u8>, EvidenceError> {
     let mut canvas = Canvas::new(image, masks)?;
     canvas.zones(zones, event.zone.as_ref().map(|z| &*z.id))?;
     for o in &event.objects {
@@ -53,10 +38,10 @@ pub fn render_snapshot(
 
 /// Decodes a JPEG (a stored snapshot) into packed BGR: `(width, height, pixels)`.
 /// For tools and tests that check what a snapshot shows.
-pub fn decode_jpeg(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), SnapshotError> {
+pub fn decode_jpeg(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), EvidenceError> {
     let mat = imgcodecs::imdecode(&Vector::<u8>::from_slice(bytes), imgcodecs::IMREAD_COLOR)?;
     if mat.empty() {
-        return Err(SnapshotError("not a decodable image".into()));
+        return Err(EvidenceError::NotAnImage);
     }
     let mut packed = Mat::default();
     mat.copy_to(&mut packed)?;
@@ -71,8 +56,8 @@ mod tests {
     use opencv::core::{MatTraitConst, Vec3b};
 
     use super::*;
+    use crate::geometry::boxes::BoxXyxy;
     use crate::incidents::{Cause, IncidentObject, Phase, Severity, ZoneInfo};
-    use crate::postprocess::boxes::BoxXyxy;
     use crate::rules::RuleKind;
     use crate::timestamp::Timestamp;
     use crate::zones::{Anchor, ZoneKind};

@@ -6,7 +6,7 @@ use opencv::imgproc;
 
 use super::borrowed_mat::with_borrowed_mat;
 use super::canvas::encode_jpeg;
-use super::snapshot::SnapshotError;
+use super::error::EvidenceError;
 use crate::image::ImageRef;
 use crate::preprocess::privacy_mask::PrivacyMask;
 
@@ -16,7 +16,7 @@ pub fn thumbnail_jpeg(
     masks: &[PrivacyMask],
     max_width: u32,
     quality: i32,
-) -> Result<Vec<u8>, SnapshotError> {
+) -> Result<Vec<u8>, EvidenceError> {
     let (w, h) = (image.width(), image.height());
     let scale = (f64::from(max_width) / f64::from(w.max(1))).min(1.0);
     let size =

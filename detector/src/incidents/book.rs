@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::event::{Cause, IncidentEvent, IncidentObject, Phase, Severity, ZoneInfo};
 use super::id::incident_id;
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 use crate::rules::settings::IncidentTiming;
 use crate::rules::{RuleKind, SceneObject, Violation};
 use crate::timestamp::Timestamp;

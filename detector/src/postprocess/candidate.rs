@@ -1,6 +1,6 @@
 //! A box the model proposed, before suppression and mapping back to the frame.
 
-use super::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {

@@ -9,8 +9,8 @@
 //!
 //! Each box keeps only its best class, as the YOLO tools do by default.
 
-use super::boxes::BoxXyxy;
 use super::candidate::Candidate;
+use crate::geometry::boxes::BoxXyxy;
 use crate::OutputDecoder;
 
 /// Why an output tensor cannot be read with the configured decoder.

@@ -1,7 +1,6 @@
 //! From an output tensor to detections in frame pixels: decode, per-class thresholds,
 //! class-aware NMS, size filters, mapping back through the letterbox.
 
-pub mod boxes;
 pub mod candidate;
 pub mod decode;
 pub mod nms;

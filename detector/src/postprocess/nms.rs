@@ -27,7 +27,7 @@ pub fn class_aware_nms(mut candidates: Vec<Candidate>, iou_threshold: f32, max_k
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::postprocess::boxes::BoxXyxy;
+    use crate::geometry::boxes::BoxXyxy;
     use proptest::prelude::*;
 
     fn candidate(class_id: usize, score: f32, x: f32, y: f32, w: f32, h: f32) -> Candidate {

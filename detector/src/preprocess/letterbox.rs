@@ -2,7 +2,7 @@
 //! how boxes found in the model's input map back to frame pixels. Pure arithmetic,
 //! shared by the OpenCV preprocessing and the postprocessing, and property-tested.
 
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 
 /// One frame size fitted into one model input size, aspect ratio kept, centred.
 #[derive(Debug, Clone, Copy, PartialEq)]

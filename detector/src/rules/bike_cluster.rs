@@ -4,7 +4,7 @@
 
 use super::scene::{kth_earliest, proximity_groups, RuleKind, Scene, SceneObject, Violation};
 use super::settings::BikeClusterSettings;
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 use crate::timestamp::Timestamp;
 use crate::zones::ZoneKind;
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 use crate::timestamp::Timestamp;
 use crate::zones::Zone;
 

@@ -3,7 +3,7 @@
 //! previous frame, catches slow creeping; frames without the object (occlusion,
 //! detector drop-outs) change nothing, so the dwell survives them.
 
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 use crate::timestamp::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,7 +4,7 @@
 //! street camera (tens of objects) it agrees with an optimal assignment in practice,
 //! and each detection and each track is used at most once by construction.
 
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 
 /// Something to match: a box and a class.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,7 +7,7 @@
 //! That is what this is: the same filter, without 8x8 matrices. As in ByteTrack, the
 //! noise scales with the box height, so big and small objects are treated alike.
 
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 
 /// Noise as fractions of the box height. ByteTrack's weights are per frame at 30 fps;
 /// ours are per second, since analysed frames come 0.5-10 times a second: a person

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::association::{greedy_match, Matchable};
 use super::kalman::BoxFilter;
 use crate::detection::Detection;
-use crate::postprocess::boxes::BoxXyxy;
+use crate::geometry::boxes::BoxXyxy;
 use crate::timestamp::Timestamp;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::geometry::boxes::BoxXyxy;
 use crate::geometry::contains_point;
-use crate::postprocess::boxes::BoxXyxy;
 use crate::timestamp::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

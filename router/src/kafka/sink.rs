@@ -22,7 +22,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use crate::outbox::{Done, Entry};
-use crate::service::Shared;
+use crate::shared_outbox::SharedOutbox;
 use crate::{telemetry as metrics, KafkaConnection, RouterError};
 
 #[derive(Debug, Clone)]
@@ -117,7 +117,7 @@ impl KafkaSink {
         cfg.create_with_context(Reports(tx)).map_err(|e| RouterError::ClientConfig { reason: e.to_string() })
     }
 
-    pub(crate) fn run(self, shared: &Shared) {
+    pub(crate) fn run(self, shared: &SharedOutbox) {
         let (tx, mut rx) = channel();
         let mut producer = match self.producer(tx) {
             Ok(p) => p,
@@ -172,7 +172,7 @@ impl KafkaSink {
     }
 
     /// Sends entries after the last one sent, up to the window.
-    fn send_more(&self, producer: &ThreadedProducer<Reports>, shared: &Shared, state: &mut DeliveryState) {
+    fn send_more(&self, producer: &ThreadedProducer<Reports>, shared: &SharedOutbox, state: &mut DeliveryState) {
         if state.retry_at.is_some_and(|t| Instant::now() < t) {
             return;
         }
@@ -216,7 +216,7 @@ impl KafkaSink {
     }
 
     /// Takes delivery reports for up to `wait`; returns whether any came.
-    fn collect(&self, rx: &Receiver<Report>, shared: &Shared, state: &mut DeliveryState, wait: Duration) -> bool {
+    fn collect(&self, rx: &Receiver<Report>, shared: &SharedOutbox, state: &mut DeliveryState, wait: Duration) -> bool {
         let mut reports = Vec::new();
         match rx.recv_timeout(wait) {
             Ok(r) => reports.push(r),

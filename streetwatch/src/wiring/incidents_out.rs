@@ -181,7 +181,7 @@ impl IncidentSink {
         }
         match detector::evidence::thumbnail::thumbnail_jpeg(image, &cam.masks, THUMBNAIL_WIDTH, 75) {
             Ok(jpeg) => *cam.thumbnail.lock().unwrap_or_else(|p| p.into_inner()) = Some((now_ms, Arc::new(jpeg))),
-            Err(e) => tracing::warn!(camera = %cam.id, "thumbnail: {e}"),
+            Err(e) => tracing::warn!(camera = %cam.id, "thumbnail: {:#}", anyhow::Error::new(e)),
         }
     }
 
@@ -229,7 +229,7 @@ impl IncidentSink {
             masks: &cam.masks,
             caption: (&first, &second),
         };
-        let drawn = annotate_frame(image, &a).map_err(|e| e.to_string());
+        let drawn = annotate_frame(image, &a).map_err(|e| format!("{:#}", anyhow::Error::new(e)));
         let pushed = drawn.and_then(|(w, h, bgr)| {
             if video.is_none() {
                 *video = Some(VideoWriter::create(&dir.join(format!("{}.mp4", cam.id)), w, h)?);
@@ -309,7 +309,7 @@ impl IncidentSink {
         {
             Ok(j) => j,
             Err(e) => {
-                write_error(&cam.id, "snapshot", &e.to_string());
+                write_error(&cam.id, "snapshot", &format!("{:#}", anyhow::Error::new(e)));
                 return None;
             }
         };
