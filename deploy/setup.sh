@@ -66,7 +66,7 @@ install_apt() {
 }
 
 check_rust() {
-  command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (1.80 or newer) first"
+  command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (1.92 or newer) first"
   step "Rust: $(cargo --version)"
 }
 
