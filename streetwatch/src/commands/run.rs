@@ -400,6 +400,10 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
         // shutdown, and a worker's pipeline may be given cameras at any time.
         _ = camera_set.all_ended(), if !cameras.is_empty() && !controlled => true,
     };
+    // A signal also ends the cameras, so both branches can be ready when the select
+    // is polled and it picks one at random: a run that was signalled was interrupted,
+    // whichever branch won (the token is cancelled before any camera sees it).
+    let all_finished = all_finished && !shutdown.is_cancelled();
     ready.set(false);
     // Files that could not be analysed (the camera ended `failed`, with the reason).
     let failed: Vec<(String, String)> = cameras
