@@ -225,6 +225,20 @@ PY
     || die "detector test images in $out differ from detector/tests/golden/images.sha256"
 }
 
+# --- cargo-deny (the test command's license, duplicate and source check) ------------
+# Built from the registry once (a few minutes on two cores) into the cache; its
+# pinned lock file (--locked) keeps the build reproducible.
+CARGO_DENY_VERSION=0.20.2
+install_cargo_deny() {
+  local bin="$CACHE/bin/cargo-deny"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+    step "cargo-deny: present"; return
+  fi
+  step "cargo-deny: building $CARGO_DENY_VERSION into $CACHE/bin (once, a few minutes)"
+  cargo install -q --locked --force cargo-deny --version "$CARGO_DENY_VERSION" --root "$CACHE" \
+    || die "cargo-deny $CARGO_DENY_VERSION: cargo install failed"
+}
+
 # --- Node.js and playwright-core for the console's browser tests -------------------
 # The machine's Node.js when it has one, else Debian's. playwright-core is pinned in
 # console/e2e/package-lock.json; `npm ci` installs exactly that (nothing else, and
@@ -252,6 +266,7 @@ install_e2e_tools
 install_venv
 install_ort_lib
 install_tansu
+install_cargo_deny
 prepare_footage
 prepare_bench_footage
 prepare_bench_footage_gop25
@@ -263,5 +278,6 @@ cat >"$CACHE/env.sh" <<ENV
 export STREETWATCH_CACHE="$CACHE"
 export ORT_DYLIB_PATH="$CACHE/lib/libonnxruntime.so.$ORT_VERSION"
 export STREETWATCH_TANSU="$CACHE/bin/tansu"
+export STREETWATCH_CARGO_DENY="$CACHE/bin/cargo-deny"
 ENV
 step "setup complete (cache: $CACHE)"

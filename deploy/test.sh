@@ -17,6 +17,8 @@ cargo fmt --all --check
 # S3-protocol server from the setup venv); the default build leaves it out.
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --features streetwatch/s3 --locked -- -D warnings
+echo "==> cargo deny (licenses, duplicate versions, sources)"
+"$STREETWATCH_CARGO_DENY" deny --frozen check --hide-inclusion-graph licenses bans sources
 echo "==> cargo test"
 # A GLib/GStreamer critical is a bug: it aborts the process that logs it (tests and
 # the binaries they start inherit this), so a test fails on it.
