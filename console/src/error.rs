@@ -1,11 +1,44 @@
 use std::path::PathBuf;
 
+use crate::store::StoreError;
+
+/// What can stop the console from starting. The cause is each variant's source.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
     #[error("console users file {path}: {reason}")]
     Users { path: PathBuf, reason: String },
-    #[error("console database {path}: {reason}")]
-    Database { path: PathBuf, reason: String },
-    #[error("console: cannot listen on {address}: {reason}")]
-    Listen { address: String, reason: String },
+    #[error("console database {path}")]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
+    #[error("console database folder {path} cannot be created")]
+    DatabaseFolder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("console: cannot listen on {address}")]
+    Listen {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Any error a caller outside the console hands back (a publisher, an object store).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `error` and its causes, outermost first, as one line: "a: b: c". For log lines
+/// where the error is not passed on (the binary prints chains with `{:#}`).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        line.push_str(": ");
+        line.push_str(&e.to_string());
+        cause = e.source();
+    }
+    line
 }

@@ -42,5 +42,5 @@ pub trait EvidenceStore: Send + Sync {
     fn holds(&self, uri: &str) -> bool;
     /// GETs the object of `uri`, passing on the request's range and conditions.
     /// Blocking: called off the async runtime.
-    fn get(&self, uri: &str, request: &ObjectRequest) -> Result<StoredObject, String>;
+    fn get(&self, uri: &str, request: &ObjectRequest) -> Result<StoredObject, crate::error::BoxError>;
 }

@@ -66,7 +66,7 @@ impl CameraHealthSource for PublishedCameras {
         let rows = match console.store().camera_statuses() {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!("console: reading camera status: {e}");
+                tracing::error!("console: reading camera status: {}", crate::error::chain(&e));
                 return Vec::new();
             }
         };

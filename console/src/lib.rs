@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ConsoleError;
 use feed::FeedHub;
-use store::{AuditEntry, IncidentRow, ReviewAction, ReviewError, ReviewOutcome, Store};
+use store::{AuditEntry, IncidentRow, ReviewAction, ReviewError, ReviewOutcome, Store, StoreError};
 use users::Users;
 
 pub struct ConsoleSettings {
@@ -48,7 +48,7 @@ pub struct ConsoleSettings {
 
 /// Sends an operator's decision (a REVIEWED event) on to the other destinations.
 pub trait ReviewPublisher: Send + Sync {
-    fn publish(&self, event: &Incident) -> Result<(), String>;
+    fn publish(&self, event: &Incident) -> Result<(), error::BoxError>;
 }
 
 pub struct Console {
@@ -99,7 +99,7 @@ impl Console {
     /// Incident events from the router (protobuf bodies, in order): stored, then
     /// announced to the live feed. Ok only once committed to disk: the router keeps
     /// the events until then.
-    pub fn deliver(&self, bodies: &[&[u8]]) -> Result<(), String> {
+    pub fn deliver(&self, bodies: &[&[u8]]) -> Result<(), StoreError> {
         let mut events = Vec::with_capacity(bodies.len());
         for body in bodies {
             match Incident::decode(*body) {
@@ -113,7 +113,7 @@ impl Console {
     }
 
     /// Stores decoded events (as `deliver`).
-    pub fn apply(&self, events: &[Incident]) -> Result<(), String> {
+    pub fn apply(&self, events: &[Incident]) -> Result<(), StoreError> {
         let _order = self.write_order.lock().unwrap_or_else(|p| p.into_inner());
         let changed = self.store.apply_events(events)?;
         for row in changed {
@@ -124,7 +124,7 @@ impl Console {
 
     /// What the shared console read from its topics, stored with the positions after
     /// it in one transaction, then announced to the live feed.
-    pub fn apply_batch(&self, batch: &store::SourceBatch) -> Result<(), String> {
+    pub fn apply_batch(&self, batch: &store::SourceBatch) -> Result<(), StoreError> {
         let _order = self.write_order.lock().unwrap_or_else(|p| p.into_inner());
         let changed = self.store.apply_batch(batch)?;
         for row in changed {

@@ -239,11 +239,11 @@ fn dummy_hash() -> &'static str {
 
 /// An argon2id PHC hash of `password` with a fresh random salt (default parameters:
 /// 19 MiB, 2 passes, as OWASP recommends).
-pub fn hash_password(password: &str) -> Result<String, String> {
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let mut salt_bytes = [0u8; 16];
     rand::Rng::fill(&mut rand::rng(), &mut salt_bytes);
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
 }
 
 /// Limits an existing account to a district (empty lists: the whole city).
@@ -288,7 +288,7 @@ pub fn upsert_user(path: &Path, name: &str, role: Role, password: &str) -> Resul
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => UsersFile::default(),
         Err(e) => return Err(users_error(path, format!("cannot read: {e}"))),
     };
-    let password_hash = hash_password(password).map_err(|e| users_error(path, e))?;
+    let password_hash = hash_password(password).map_err(|e| users_error(path, e.to_string()))?;
     match file.user.iter_mut().find(|u| u.name == name) {
         Some(u) => {
             u.role = role;

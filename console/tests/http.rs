@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Default)]
 struct Published(Mutex<Vec<pb::Incident>>, std::sync::atomic::AtomicBool);
 impl ReviewPublisher for Published {
-    fn publish(&self, event: &pb::Incident) -> Result<(), String> {
+    fn publish(&self, event: &pb::Incident) -> Result<(), console::error::BoxError> {
         if self.1.load(std::sync::atomic::Ordering::SeqCst) {
             return Err("outbox: no space left on device".into());
         }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::auth::Authed;
 use super::{ApiError, Shared};
-use crate::store::{FeedFilter, ReviewAction, ReviewError};
+use crate::store::{FeedFilter, ReviewAction, ReviewError, StoreError};
 use crate::users::Role;
 
 pub async fn me(authed: Authed) -> Json<Value> {
@@ -59,7 +59,14 @@ pub async fn incidents(
     let page = tokio::task::spawn_blocking(move || console.store.page(&filter, &district, before.as_deref(), limit))
         .await
         .map_err(ApiError::internal)?;
-    page.map(Json).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))
+    match page {
+        Ok(page) => Ok(Json(page)),
+        // The browser's own parameters: its mistake, said plainly.
+        Err(e @ (StoreError::UnknownState(_) | StoreError::BadCursor(_))) => {
+            Err(ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))
+        }
+        Err(e) => Err(ApiError::internal(e)),
+    }
 }
 
 pub async fn incident(
@@ -111,7 +118,7 @@ pub async fn review(
         if published.is_ok() {
             if let Err(e) = console.store().review_sent(&outcome.event) {
                 // Sent again by the retry (consumers deduplicate by review id).
-                tracing::error!("console: {e}");
+                tracing::error!("console: {}", crate::error::chain(&e));
             }
         }
         Ok::<_, ReviewError>((outcome, published))
@@ -126,7 +133,7 @@ pub async fn review(
     })?;
     metrics::counter!("streetwatch_console_reviews_total", "action" => action.state()).increment(1);
     if let Err(e) = &published {
-        tracing::error!(incident = %outcome.incident.id, "console: the decision is stored but could not be sent on yet (retried every 5 s): {e}");
+        tracing::error!(incident = %outcome.incident.id, "console: the decision is stored but could not be sent on yet (retried every 5 s): {}", crate::error::chain(e.as_ref()));
     }
     Ok(Json(json!({ "incident": outcome.incident, "published": published.is_ok() })))
 }

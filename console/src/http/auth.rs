@@ -46,7 +46,7 @@ pub fn session_of(state: &Shared, headers: &HeaderMap) -> Option<(String, Sessio
     let session = match state.console.store.session(&token, now_ms()) {
         Ok(s) => s?,
         Err(e) => {
-            tracing::error!("console: session lookup: {e}");
+            tracing::error!("console: session lookup: {}", crate::error::chain(&e));
             return None;
         }
     };
@@ -188,7 +188,7 @@ pub async fn login(
             ..AuditEntry::default()
         };
         if let Err(e) = state.console.store.audit(&entry, now_ms()) {
-            tracing::error!("console: audit log: {e}");
+            tracing::error!("console: audit log: {}", crate::error::chain(&e));
         }
     };
     let refused = |outcome: &'static str| {
@@ -267,7 +267,7 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap, authed: Aut
         }
     }
     if let Err(e) = state.console.store.audit(&authed.audit("logout", "", ""), now_ms()) {
-        tracing::error!("console: audit log: {e}");
+        tracing::error!("console: audit log: {}", crate::error::chain(&e));
     }
     let mut response = (StatusCode::OK, axum::Json(serde_json::json!({"ok": true}))).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));

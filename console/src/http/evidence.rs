@@ -149,7 +149,7 @@ fn serve_object(store: &dyn EvidenceStore, uri: &str, mime: &'static str, reques
     let object = match store.get(uri, request) {
         Ok(o) => o,
         Err(e) => {
-            tracing::error!("console: evidence from object storage: {e}");
+            tracing::error!("console: evidence from object storage: {}", crate::error::chain(e.as_ref()));
             return ApiError::new(StatusCode::BAD_GATEWAY, "the evidence store did not answer; try again")
                 .into_response();
         }
@@ -203,7 +203,7 @@ enum Which {
 
 fn audit(state: &Shared, entry: &crate::store::AuditEntry) {
     if let Err(e) = state.console.store.audit(entry, crate::store::now_ms()) {
-        tracing::error!("console: audit log: {e}");
+        tracing::error!("console: audit log: {}", crate::error::chain(&e));
     }
 }
 

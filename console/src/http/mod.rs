@@ -42,8 +42,10 @@ impl ApiError {
         Self(status, message.into())
     }
 
-    pub fn internal(message: impl std::fmt::Display) -> Self {
-        tracing::error!("console: {message}");
+    /// Logs `error` with its causes; the browser is told only that it happened.
+    pub fn internal(error: impl Into<crate::error::BoxError>) -> Self {
+        let error: crate::error::BoxError = error.into();
+        tracing::error!("console: {}", crate::error::chain(&*error));
         Self(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the streetwatch log".into())
     }
 }
@@ -107,10 +109,9 @@ pub(crate) async fn serve(
     let address = console.settings.listen;
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|e| ConsoleError::Listen { address: address.to_string(), reason: e.to_string() })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| ConsoleError::Listen { address: address.to_string(), reason: e.to_string() })?;
+        .map_err(|source| ConsoleError::Listen { address: address.to_string(), source })?;
+    let bound =
+        listener.local_addr().map_err(|source| ConsoleError::Listen { address: address.to_string(), source })?;
     if !bound.ip().is_loopback() {
         tracing::warn!(address = %bound, secure_cookies = console.settings.secure_cookies, "the console listens beyond this machine (console.listen): put TLS in front of it (its session cookie is Secure unless console.secure_cookies = false)");
     }

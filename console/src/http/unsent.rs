@@ -18,7 +18,7 @@ pub(crate) fn send_unsent(console: &Console, reviews: &dyn ReviewPublisher) -> u
     let events = match console.store().unsent_reviews(BATCH) {
         Ok(e) => e,
         Err(e) => {
-            tracing::error!("console: unsent decisions: {e}");
+            tracing::error!("console: unsent decisions: {}", crate::error::chain(&e));
             return 0;
         }
     };
@@ -26,11 +26,11 @@ pub(crate) fn send_unsent(console: &Console, reviews: &dyn ReviewPublisher) -> u
     for event in &events {
         if let Err(e) = reviews.publish(event) {
             // Still refused: the next round tries again, in order.
-            tracing::warn!(incident = %event.id, "console: a decision still waits to be sent on: {e}");
+            tracing::warn!(incident = %event.id, "console: a decision still waits to be sent on: {}", crate::error::chain(e.as_ref()));
             break;
         }
         if let Err(e) = console.store().review_sent(event) {
-            tracing::error!("console: unsent decisions: {e}");
+            tracing::error!("console: unsent decisions: {}", crate::error::chain(&e));
             break;
         }
         sent += 1;

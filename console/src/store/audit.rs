@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::Store;
+use super::{Store, StoreError};
 
 /// Who did what, from where.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -44,20 +44,18 @@ impl AuditEntry {
 }
 
 impl Store {
-    pub fn audit(&self, entry: &AuditEntry, at_ms: i64) -> Result<(), String> {
+    pub fn audit(&self, entry: &AuditEntry, at_ms: i64) -> Result<(), StoreError> {
         let conn = self.writer();
-        entry.insert(&conn, at_ms).map_err(|e| e.to_string())
+        entry.insert(&conn, at_ms).map_err(StoreError::from)
     }
 
     /// The newest audit records first, older than `before_id` when given.
-    pub fn audit_page(&self, before_id: Option<i64>, limit: usize) -> Result<Vec<AuditRecord>, String> {
+    pub fn audit_page(&self, before_id: Option<i64>, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
         let conn = self.reader();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT id, at_ms, user, role, action, target, detail, remote, outcome FROM audit_log \
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, at_ms, user, role, action, target, detail, remote, outcome FROM audit_log \
                  WHERE id < ? ORDER BY id DESC LIMIT ?",
-            )
-            .map_err(|e| e.to_string())?;
+        )?;
         stmt.query_map(params![before_id.unwrap_or(i64::MAX), limit.clamp(1, 500) as i64], |r| {
             Ok(AuditRecord {
                 id: r.get(0)?,
@@ -74,6 +72,6 @@ impl Store {
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(|e| e.to_string())
+        .map_err(StoreError::from)
     }
 }

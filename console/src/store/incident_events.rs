@@ -8,24 +8,24 @@ use proto::v1::{Incident, Phase};
 use rusqlite::{params, Transaction};
 
 use super::incidents::{load_row, objects_json, upsert_incident, IncidentRow};
-use super::Store;
+use super::{Store, StoreError};
 
 impl Store {
     /// Stores pipeline and operator events (in delivery order) in one transaction;
     /// returns the incidents that changed, as the feed shows them now. Events seen
     /// before (redelivery) change nothing.
-    pub fn apply_events(&self, events: &[Incident]) -> Result<Vec<IncidentRow>, String> {
+    pub fn apply_events(&self, events: &[Incident]) -> Result<Vec<IncidentRow>, StoreError> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        let tx = conn.transaction()?;
         let rows = apply_in(&tx, events)?;
-        tx.commit().map_err(|e| e.to_string())?;
+        tx.commit()?;
         Ok(rows)
     }
 }
 
 /// Applies events inside a transaction the caller commits; returns the changed
 /// incidents as they are now.
-pub(crate) fn apply_in(tx: &Transaction<'_>, events: &[Incident]) -> Result<Vec<IncidentRow>, String> {
+pub(crate) fn apply_in(tx: &Transaction<'_>, events: &[Incident]) -> Result<Vec<IncidentRow>, StoreError> {
     let mut changed: Vec<String> = Vec::new();
     for ev in events {
         let applied = if ev.phase == Phase::Reviewed as i32 {
@@ -33,13 +33,13 @@ pub(crate) fn apply_in(tx: &Transaction<'_>, events: &[Incident]) -> Result<Vec<
         } else {
             apply_pipeline_event(tx, ev)
         }
-        .map_err(|e| format!("incident {}: {e}", ev.id))?;
+        .map_err(|source| StoreError::Incident { id: ev.id.clone(), source })?;
         if applied && !changed.contains(&ev.id) {
             changed.push(ev.id.clone());
         }
     }
     let rows = changed.iter().map(|id| load_row(tx, id)).collect::<rusqlite::Result<Vec<_>>>();
-    Ok(rows.map_err(|e| e.to_string())?.into_iter().flatten().collect())
+    Ok(rows?.into_iter().flatten().collect())
 }
 
 /// A STARTED, UPDATED or ENDED event. False when it was stored before.

@@ -7,7 +7,7 @@ use proto::v1::{Incident, Phase};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
-use super::Store;
+use super::{Store, StoreError};
 use crate::users::District;
 
 /// One incident as the feed shows it.
@@ -144,18 +144,15 @@ impl Store {
         district: &District,
         before: Option<&str>,
         limit: usize,
-    ) -> Result<Page, String> {
+    ) -> Result<Page, StoreError> {
         let limit = limit.clamp(1, 500);
         let (sql, args) = page_query(filter, district, before, limit)?;
         let conn = self.reader();
-        let seq: i64 = conn
-            .query_row("SELECT coalesce(max(seq), 0) FROM incident_events", [], |r| r.get(0))
-            .map_err(|e| e.to_string())?;
-        let mut stmt = conn.prepare_cached(&sql).map_err(|e| e.to_string())?;
+        let seq: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM incident_events", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let mut items = stmt
             .query_map(rusqlite::params_from_iter(args), row)
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(|e| e.to_string())?;
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())?;
         let next = if items.len() > limit {
             items.truncate(limit);
             items.last().map(cursor_of)
@@ -168,37 +165,33 @@ impl Store {
     /// Incidents changed after event `after_seq`, oldest change first, at most `limit`
     /// (the caller asks for one more than it will send, to know when to give up and
     /// tell the browser to reload instead).
-    pub fn changed_since(&self, after_seq: i64, limit: usize) -> Result<Vec<IncidentRow>, String> {
+    pub fn changed_since(&self, after_seq: i64, limit: usize) -> Result<Vec<IncidentRow>, StoreError> {
         let conn = self.reader();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {ROW_COLUMNS} FROM incidents WHERE last_seq > ? ORDER BY last_seq LIMIT ?"
-            ))
-            .map_err(|e| e.to_string())?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM incidents WHERE last_seq > ? ORDER BY last_seq LIMIT ?"
+        ))?;
         stmt.query_map(params![after_seq, limit as i64], row)
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(|e| e.to_string())
+            .map_err(StoreError::from)
     }
 
-    pub fn incident(&self, id: &str) -> Result<Option<IncidentRow>, String> {
+    pub fn incident(&self, id: &str) -> Result<Option<IncidentRow>, StoreError> {
         let conn = self.reader();
-        load_row(&conn, id).map_err(|e| e.to_string())
+        load_row(&conn, id).map_err(StoreError::from)
     }
 
     /// The incident, its timeline (oldest first) and its objects.
-    pub fn detail(&self, id: &str) -> Result<Option<IncidentDetail>, String> {
+    pub fn detail(&self, id: &str) -> Result<Option<IncidentDetail>, StoreError> {
         let conn = self.reader();
-        let Some(incident) = load_row(&conn, id).map_err(|e| e.to_string())? else { return Ok(None) };
-        let latest: Vec<u8> = conn
-            .query_row("SELECT latest FROM incidents WHERE id = ?", [id], |r| r.get(0))
-            .map_err(|e| e.to_string())?;
+        let Some(incident) = load_row(&conn, id)? else { return Ok(None) };
+        let latest: Vec<u8> = conn.query_row("SELECT latest FROM incidents WHERE id = ?", [id], |r| r.get(0))?;
         let objects = Incident::decode(latest.as_slice()).map(|i| objects_json(&i)).unwrap_or_default();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT seq, phase, revision, at_ms, cause, summary, dwell_secs, object_count, objects, action, operator, note \
                  FROM incident_events WHERE incident_id = ? ORDER BY seq",
             )
-            .map_err(|e| e.to_string())?;
+            ?;
         let timeline = stmt
             .query_map([id], |r| {
                 Ok(TimelineEntry {
@@ -216,23 +209,22 @@ impl Store {
                     note: r.get(11)?,
                 })
             })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(|e| e.to_string())?;
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())?;
         Ok(Some(IncidentDetail { incident, timeline, objects }))
     }
 
     /// Evidence of an incident: (snapshot uri, clip uri), empty when none.
-    pub fn evidence(&self, id: &str) -> Result<Option<(String, String)>, String> {
+    pub fn evidence(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
         let conn = self.reader();
         conn.query_row("SELECT snapshot_uri, clip_uri FROM incidents WHERE id = ?", [id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()
-        .map_err(|e| e.to_string())
+        .map_err(StoreError::from)
     }
 
     /// Cameras and zones (id, name) that incidents name: the feed's filter choices.
-    pub fn filter_choices(&self, district: &District) -> Result<FilterChoices, String> {
+    pub fn filter_choices(&self, district: &District) -> Result<FilterChoices, StoreError> {
         let conn = self.reader();
         let (mut where_, mut args) = (String::from(" WHERE 1=1"), Vec::new());
         district_clause(district, &mut where_, &mut args);
@@ -241,8 +233,7 @@ impl Store {
             .and_then(|mut s| {
                 s.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
                     .collect::<rusqlite::Result<Vec<String>>>()
-            })
-            .map_err(|e| e.to_string())?;
+            })?;
         let zones = conn
             .prepare_cached(&format!(
                 "SELECT zone_id, max(zone_name) FROM incidents{where_} GROUP BY zone_id ORDER BY zone_id"
@@ -250,14 +241,13 @@ impl Store {
             .and_then(|mut s| {
                 s.query_map(rusqlite::params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(|e| e.to_string())?;
+            })?;
         Ok((cameras, zones))
     }
 
-    pub fn incident_count(&self) -> Result<i64, String> {
+    pub fn incident_count(&self) -> Result<i64, StoreError> {
         let conn = self.reader();
-        conn.query_row("SELECT count(*) FROM incidents", [], |r| r.get(0)).map_err(|e| e.to_string())
+        conn.query_row("SELECT count(*) FROM incidents", [], |r| r.get(0)).map_err(StoreError::from)
     }
 }
 
@@ -269,7 +259,7 @@ fn page_query(
     district: &District,
     before: Option<&str>,
     limit: usize,
-) -> Result<(String, Vec<rusqlite::types::Value>), String> {
+) -> Result<(String, Vec<rusqlite::types::Value>), StoreError> {
     let mut sql = format!("SELECT {ROW_COLUMNS} FROM incidents WHERE 1=1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     district_clause(district, &mut sql, &mut args);
@@ -289,11 +279,11 @@ fn page_query(
     match filter.state.as_deref() {
         Some(s @ ("open" | "ended")) => add(" AND phase = ?", s.to_string().into()),
         Some(s @ ("new" | "acknowledged" | "dismissed" | "resolved")) => add(" AND review = ?", s.to_string().into()),
-        Some(other) => return Err(format!("unknown state `{other}`")),
+        Some(other) => return Err(StoreError::UnknownState(other.to_string())),
         None => {}
     }
     if let Some(b) = before {
-        let (t, id) = parse_before(b).ok_or_else(|| format!("bad cursor `{b}`"))?;
+        let (t, id) = parse_before(b).ok_or_else(|| StoreError::BadCursor(b.to_string()))?;
         sql.push_str(" AND (started_at_ms, id) < (?, ?)");
         args.push(t.into());
         args.push(id.into());

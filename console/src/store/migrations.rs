@@ -4,6 +4,8 @@
 
 use rusqlite::Connection;
 
+use super::StoreError;
+
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("../../migrations/0001_initial.sql")),
     ("0002_cluster", include_str!("../../migrations/0002_cluster.sql")),
@@ -11,19 +13,18 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_session_credentials", include_str!("../../migrations/0004_session_credentials.sql")),
 ];
 
-pub fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if applied > known {
-        return Err(format!(
-            "schema version {applied} is newer than this streetwatch knows ({known}); was it opened by a newer release?"
-        ));
+        return Err(StoreError::NewerSchema { found: applied, known });
     }
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
-        tx.execute_batch(sql).map_err(|e| format!("migration {name}: {e}"))?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| format!("migration {name}: {e}"))?;
+        let failed = |source| StoreError::Migration { name, source };
+        let tx = conn.transaction().map_err(failed)?;
+        tx.execute_batch(sql).map_err(failed)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(failed)?;
+        tx.commit().map_err(failed)?;
         tracing::info!(migration = name, "console database migrated");
     }
     Ok(())
@@ -44,6 +45,6 @@ mod tests {
             c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'incidents'", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 1);
         c.pragma_update(None, "user_version", 99).unwrap();
-        assert!(migrate(&mut c).unwrap_err().contains("newer"));
+        assert!(matches!(migrate(&mut c), Err(StoreError::NewerSchema { found: 99, .. })));
     }
 }

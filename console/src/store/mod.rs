@@ -5,6 +5,7 @@
 //! after its commit, so a crash or power loss never loses an incident.
 
 mod audit;
+mod error;
 mod incident_events;
 mod incidents;
 mod migrations;
@@ -18,6 +19,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use audit::{AuditEntry, AuditRecord};
+pub use error::StoreError;
 pub use incidents::{parse_before, FeedFilter, IncidentDetail, IncidentRow, Page, TimelineEntry};
 pub use reviews::{ReviewAction, ReviewError, ReviewOutcome};
 pub use sessions::Session;
@@ -38,16 +40,17 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 impl Store {
     /// Opens (creating when missing) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store, ConsoleError> {
-        let fail = |reason: String| ConsoleError::Database { path: path.to_path_buf(), reason };
+        let fail = |source: StoreError| ConsoleError::Database { path: path.to_path_buf(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its folder: {e}")))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| ConsoleError::DatabaseFolder { path: dir.to_path_buf(), source })?;
         }
-        let open = || -> Result<Connection, String> {
-            let c = Connection::open(path).map_err(|e| e.to_string())?;
-            c.pragma_update(None, "journal_mode", "WAL").map_err(|e| e.to_string())?;
-            c.pragma_update(None, "synchronous", "FULL").map_err(|e| e.to_string())?;
-            c.pragma_update(None, "foreign_keys", "ON").map_err(|e| e.to_string())?;
-            c.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| e.to_string())?;
+        let open = || -> Result<Connection, StoreError> {
+            let c = Connection::open(path)?;
+            c.pragma_update(None, "journal_mode", "WAL")?;
+            c.pragma_update(None, "synchronous", "FULL")?;
+            c.pragma_update(None, "foreign_keys", "ON")?;
+            c.busy_timeout(std::time::Duration::from_secs(5))?;
             Ok(c)
         };
         let mut writer = open().map_err(fail)?;

@@ -7,7 +7,7 @@ use proto::v1::{Incident, OperatorReview, Phase};
 use rusqlite::{params, Transaction};
 
 use super::incidents::{load_row, IncidentRow};
-use super::{AuditEntry, Store};
+use super::{AuditEntry, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewAction {
@@ -53,36 +53,23 @@ impl ReviewAction {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
+    #[error("no such incident")]
     NotFound,
     /// The incident is already in this state (another operator was quicker).
-    Conflict {
-        state: String,
-    },
+    #[error("the incident is already {state}")]
+    Conflict { state: String },
+    #[error("dismissing as a false alarm needs a reason")]
     NoteRequired,
-    Storage(String),
-}
-
-impl std::fmt::Display for ReviewError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReviewError::NotFound => write!(f, "no such incident"),
-            ReviewError::Conflict { state } => write!(f, "the incident is already {state}"),
-            ReviewError::NoteRequired => write!(f, "dismissing as a false alarm needs a reason"),
-            ReviewError::Storage(e) => write!(f, "console database: {e}"),
-        }
-    }
+    #[error(transparent)]
+    Storage(#[from] StoreError),
 }
 
 pub struct ReviewOutcome {
     pub incident: IncidentRow,
     /// The REVIEWED event, for the router.
     pub event: Incident,
-}
-
-fn storage(e: impl std::fmt::Display) -> ReviewError {
-    ReviewError::Storage(e.to_string())
 }
 
 impl Store {
@@ -101,14 +88,14 @@ impl Store {
             return Err(ReviewError::NoteRequired);
         }
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(storage)?;
-        let current = load_row(&tx, id).map_err(storage)?.ok_or(ReviewError::NotFound)?;
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let current = load_row(&tx, id).map_err(StoreError::from)?.ok_or(ReviewError::NotFound)?;
         if !action.allowed_from(&current.review) {
             return Err(ReviewError::Conflict { state: current.review });
         }
         let latest: Vec<u8> =
-            tx.query_row("SELECT latest FROM incidents WHERE id = ?", [id], |r| r.get(0)).map_err(storage)?;
-        let mut event = Incident::decode(latest.as_slice()).map_err(storage)?;
+            tx.query_row("SELECT latest FROM incidents WHERE id = ?", [id], |r| r.get(0)).map_err(StoreError::from)?;
+        let mut event = Incident::decode(latest.as_slice()).map_err(StoreError::from)?;
         event.phase = Phase::Reviewed as i32;
         event.cause = "operator".into();
         event.review = Some(OperatorReview {
@@ -118,44 +105,42 @@ impl Store {
             note: note.to_string(),
             reviewed_at_ms: now_ms,
         });
-        insert_review(&tx, &event).map_err(storage)?;
+        insert_review(&tx, &event).map_err(StoreError::from)?;
         let audit = AuditEntry {
             action: format!("incident.{}", action_verb(action)),
             target: id.into(),
             detail: note.into(),
             ..who.clone()
         };
-        audit.insert(&tx, now_ms).map_err(storage)?;
+        audit.insert(&tx, now_ms).map_err(StoreError::from)?;
         // Unsent until the router has it (`review_sent`).
         tx.execute(
             "INSERT INTO unsent_reviews (review_id, event, created_at_ms) VALUES (?, ?, ?)",
             params![review_id(&event), event.encode_to_vec(), now_ms],
         )
-        .map_err(storage)?;
-        let incident = load_row(&tx, id).map_err(storage)?.ok_or(ReviewError::NotFound)?;
-        tx.commit().map_err(storage)?;
+        .map_err(StoreError::from)?;
+        let incident = load_row(&tx, id).map_err(StoreError::from)?.ok_or(ReviewError::NotFound)?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(ReviewOutcome { incident, event })
     }
 
     /// The router has the decision: it is no longer waiting to be sent.
-    pub fn review_sent(&self, event: &Incident) -> Result<(), String> {
+    pub fn review_sent(&self, event: &Incident) -> Result<(), StoreError> {
         self.writer()
             .execute("DELETE FROM unsent_reviews WHERE review_id = ?", [review_id(event)])
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(StoreError::from)
     }
 
     /// Decisions stored but not yet handed to the router, oldest first.
-    pub fn unsent_reviews(&self, limit: usize) -> Result<Vec<Incident>, String> {
+    pub fn unsent_reviews(&self, limit: usize) -> Result<Vec<Incident>, StoreError> {
         let conn = self.reader();
-        let mut stmt = conn
-            .prepare("SELECT event FROM unsent_reviews ORDER BY created_at_ms, review_id LIMIT ?")
-            .map_err(|e| e.to_string())?;
-        let rows = stmt.query_map([limit as i64], |r| r.get::<_, Vec<u8>>(0)).map_err(|e| e.to_string())?;
+        let mut stmt = conn.prepare("SELECT event FROM unsent_reviews ORDER BY created_at_ms, review_id LIMIT ?")?;
+        let rows = stmt.query_map([limit as i64], |r| r.get::<_, Vec<u8>>(0))?;
         let mut events = Vec::new();
         for row in rows {
-            let bytes = row.map_err(|e| e.to_string())?;
-            events.push(Incident::decode(bytes.as_slice()).map_err(|e| e.to_string())?);
+            let bytes = row?;
+            events.push(Incident::decode(bytes.as_slice())?);
         }
         Ok(events)
     }

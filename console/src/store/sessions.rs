@@ -4,7 +4,7 @@
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::Store;
+use super::{Store, StoreError};
 use crate::users::Role;
 
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ impl Store {
         credential: &str,
         now_ms: i64,
         ttl_ms: i64,
-    ) -> Result<(String, Session), String> {
+    ) -> Result<(String, Session), StoreError> {
         let token = random_token();
         let session = Session {
             user: user.into(),
@@ -46,18 +46,17 @@ impl Store {
             credential: credential.into(),
         };
         let conn = self.writer();
-        conn.execute("DELETE FROM sessions WHERE expires_ms <= ?", [now_ms]).map_err(|e| e.to_string())?;
+        conn.execute("DELETE FROM sessions WHERE expires_ms <= ?", [now_ms])?;
         conn.execute(
             "INSERT INTO sessions (token_sha256, user, role, csrf_token, created_ms, expires_ms, credential) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
             params![token_hash(&token), user, role.name(), session.csrf_token, now_ms, session.expires_ms, credential],
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         Ok((token, session))
     }
 
     /// The live session of a cookie token, if any.
-    pub fn session(&self, token: &str, now_ms: i64) -> Result<Option<Session>, String> {
+    pub fn session(&self, token: &str, now_ms: i64) -> Result<Option<Session>, StoreError> {
         let conn = self.reader();
         let found = conn
             .prepare_cached(
@@ -75,16 +74,15 @@ impl Store {
                     ))
                 })
                 .optional()
-            })
-            .map_err(|e| e.to_string())?;
+            })?;
         Ok(found.and_then(|(user, role, csrf_token, expires_ms, credential)| {
             Role::parse(&role).map(|role| Session { user, role, csrf_token, expires_ms, credential })
         }))
     }
 
-    pub fn end_session(&self, token: &str) -> Result<(), String> {
+    pub fn end_session(&self, token: &str) -> Result<(), StoreError> {
         let conn = self.writer();
-        conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", [token_hash(token)]).map_err(|e| e.to_string())?;
+        conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", [token_hash(token)])?;
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::incident_events::apply_in;
 use super::incidents::IncidentRow;
-use super::Store;
+use super::{Store, StoreError};
 
 /// One partition's position: the offset of the next record to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub struct CameraStatusRow {
 
 impl Store {
     /// Where reading a partition resumes; None: from its beginning.
-    pub fn position(&self, topic: &str, partition: i32) -> Result<Option<i64>, String> {
+    pub fn position(&self, topic: &str, partition: i32) -> Result<Option<i64>, StoreError> {
         let conn = self.reader();
         conn.query_row(
             "SELECT next_offset FROM source_positions WHERE topic = ? AND partition = ?",
@@ -68,14 +68,14 @@ impl Store {
             |r| r.get(0),
         )
         .optional()
-        .map_err(|e| e.to_string())
+        .map_err(StoreError::from)
     }
 
     /// Stores a batch and the positions after it in one synced transaction; returns
     /// the incidents that changed.
-    pub fn apply_batch(&self, batch: &SourceBatch) -> Result<Vec<IncidentRow>, String> {
+    pub fn apply_batch(&self, batch: &SourceBatch) -> Result<Vec<IncidentRow>, StoreError> {
         let mut conn = self.writer();
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        let tx = conn.transaction()?;
         let rows = apply_in(&tx, &batch.events)?;
         for change in &batch.statuses {
             match change {
@@ -92,7 +92,7 @@ impl Store {
                     .execute("DELETE FROM assigned_cameras WHERE camera = ?", [camera])
                     .and_then(|_| remove_status(&tx, camera)),
             }
-            .map_err(|e| format!("camera status: {e}"))?;
+            .map_err(|source| StoreError::Record { what: "a camera status", source })?;
         }
         for p in &batch.positions {
             tx.execute(
@@ -100,20 +100,19 @@ impl Store {
                  ON CONFLICT(topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
                 params![p.topic, p.partition, p.next_offset],
             )
-            .map_err(|e| format!("source position: {e}"))?;
+            .map_err(|source| StoreError::Record { what: "a source position", source })?;
         }
-        tx.commit().map_err(|e| e.to_string())?;
+        tx.commit()?;
         Ok(rows)
     }
 
     /// Every camera of the cluster's list with its newest status, by camera id. A
     /// camera no worker has reported on has `reported_at_ms` 0 (stale). Before the
     /// list is known (no assignment read yet), the cameras that reported.
-    pub fn camera_statuses(&self) -> Result<Vec<CameraStatusRow>, String> {
+    pub fn camera_statuses(&self) -> Result<Vec<CameraStatusRow>, StoreError> {
         let conn = self.reader();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT a.camera, coalesce(nullif(s.site, ''), a.site), coalesce(nullif(s.grid, ''), a.grid), \
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.camera, coalesce(nullif(s.site, ''), a.site), coalesce(nullif(s.grid, ''), a.grid), \
                      coalesce(s.state, 'unspecified'), coalesce(s.since_ms, 0), coalesce(s.last_error, ''), \
                      coalesce(s.fps, 0), coalesce(s.worker, ''), coalesce(s.reported_at_ms, 0), \
                      coalesce(s.heartbeat_interval_ms, 0), coalesce(s.last_frame_ms, 0) \
@@ -123,8 +122,7 @@ impl Store {
                      heartbeat_interval_ms, last_frame_ms FROM camera_status \
                  WHERE NOT EXISTS (SELECT 1 FROM assigned_cameras) \
                  ORDER BY 1",
-            )
-            .map_err(|e| e.to_string())?;
+        )?;
         stmt.query_map([], |r| {
             Ok(CameraStatusRow {
                 camera: r.get(0)?,
@@ -141,7 +139,7 @@ impl Store {
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(|e| e.to_string())
+        .map_err(StoreError::from)
     }
 }
 
