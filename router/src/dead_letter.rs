@@ -19,7 +19,7 @@ pub struct DeadLetters {
 impl DeadLetters {
     pub fn open(path: &Path) -> Result<Self, RouterError> {
         let fail =
-            |e: std::io::Error| RouterError::Outbox { path: path.to_path_buf(), reason: format!("cannot open: {e}") };
+            |source: std::io::Error| RouterError::Outbox { path: path.to_path_buf(), what: "cannot open", source };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
@@ -46,7 +46,7 @@ impl DeadLetters {
             "body_hex": hex::encode(&entry.new.body),
         });
         let fail =
-            |e: std::io::Error| RouterError::Outbox { path: self.path.clone(), reason: format!("cannot write: {e}") };
+            |source: std::io::Error| RouterError::Outbox { path: self.path.clone(), what: "cannot write", source };
         let mut bytes = line.to_string().into_bytes();
         bytes.push(b'\n');
         self.file.write_all(&bytes).map_err(fail)?;

@@ -11,6 +11,41 @@ pub enum RouterError {
     #[error("Kafka client settings: {reason}")]
     ClientConfig { reason: String },
 
-    #[error("outbox {}: {reason}", path.display())]
-    Outbox { path: std::path::PathBuf, reason: String },
+    /// A file of the outbox, the dead letters or the local log: what was being done,
+    /// with the operating system's error as the source.
+    #[error("outbox {}: {what}", path.display())]
+    Outbox {
+        path: std::path::PathBuf,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A submitted batch was not stored: its group's write failed (the source), so
+    /// none of it is in the outbox.
+    #[error("outbox {}: the events were not stored", path.display())]
+    Refused {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::sync::Arc<RouterError>,
+    },
+}
+
+/// Any error handed back by code outside the router (the binary's handlers).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error and its causes, outermost first, on one line ("a: b: c"), for log lines
+/// where the error is not handed on.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
 }

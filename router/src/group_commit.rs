@@ -4,16 +4,18 @@
 //! becomes it. Each submitter still returns only once its own events are on disk.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::outbox::NewEntry;
+use crate::RouterError;
 
 #[derive(Default)]
 struct State {
     queue: Vec<(u64, Vec<NewEntry>)>,
     next_ticket: u64,
     writing: bool,
-    results: HashMap<u64, Result<(), String>>,
+    /// One failed write fails every submitter of its group: they share its error.
+    results: HashMap<u64, Result<(), Arc<RouterError>>>,
 }
 
 #[derive(Default)]
@@ -28,12 +30,12 @@ impl GroupCommit {
     }
 
     /// Makes `batch` durable through `write` (which appends and syncs a whole group),
-    /// returning once it is; `write`'s error, as text, if the group failed.
+    /// returning once it is; `write`'s error, shared, if the group failed.
     pub(crate) fn commit(
         &self,
         batch: Vec<NewEntry>,
-        write: impl Fn(Vec<NewEntry>) -> Result<(), String>,
-    ) -> Result<(), String> {
+        write: impl Fn(Vec<NewEntry>) -> Result<(), RouterError>,
+    ) -> Result<(), Arc<RouterError>> {
         let mut st = self.lock();
         let ticket = st.next_ticket;
         st.next_ticket += 1;
@@ -51,7 +53,7 @@ impl GroupCommit {
             let group = std::mem::take(&mut st.queue);
             drop(st);
             let tickets: Vec<u64> = group.iter().map(|(t, _)| *t).collect();
-            let result = write(group.into_iter().flat_map(|(_, b)| b).collect());
+            let result = write(group.into_iter().flat_map(|(_, b)| b).collect()).map_err(Arc::new);
             st = self.lock();
             for t in tickets {
                 st.results.insert(t, result.clone());
@@ -112,8 +114,13 @@ mod tests {
     #[test]
     fn a_failed_write_fails_every_submitter_of_its_group() {
         let gc = GroupCommit::default();
-        let r = gc.commit(vec![entry(1)], |_| Err("disk full".into()));
-        assert_eq!(r, Err("disk full".to_string()));
-        assert_eq!(gc.commit(vec![entry(2)], |_| Ok(())), Ok(()));
+        let full = || RouterError::Outbox {
+            path: "seg".into(),
+            what: "cannot append",
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        let e = gc.commit(vec![entry(1)], |_| Err(full())).unwrap_err();
+        assert!(matches!(*e, RouterError::Outbox { what: "cannot append", .. }), "{e:?}");
+        assert!(gc.commit(vec![entry(2)], |_| Ok(())).is_ok());
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::{BoxError, ErrorChain};
 use crate::outbox::{Done, Entry};
 use crate::shared_outbox::SharedOutbox;
 use crate::{telemetry as metrics, RouterError};
@@ -21,7 +22,7 @@ pub struct JsonLinesSink {
 impl JsonLinesSink {
     pub fn open(name: Arc<str>, path: &Path) -> Result<Self, RouterError> {
         let fail =
-            |e: std::io::Error| RouterError::Outbox { path: path.to_path_buf(), reason: format!("cannot open: {e}") };
+            |source: std::io::Error| RouterError::Outbox { path: path.to_path_buf(), what: "cannot open", source };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
@@ -31,12 +32,12 @@ impl JsonLinesSink {
 
     pub(crate) fn run(mut self, shared: &SharedOutbox) {
         let name = Arc::clone(&self.name);
-        deliver_in_process(&name, shared, |batch| self.append(batch));
+        deliver_in_process(&name, shared, |batch| self.append(batch).map_err(BoxError::from));
     }
 
     /// Appends the bodies and syncs. A failed write may leave half a line: it is cut
     /// back to where it started, so the file stays one object per line whatever happens.
-    fn append(&mut self, batch: &[Arc<Entry>]) -> Result<(), String> {
+    fn append(&mut self, batch: &[Arc<Entry>]) -> Result<(), RouterError> {
         let mut bytes = Vec::new();
         for e in batch {
             bytes.extend_from_slice(&e.new.body);
@@ -48,14 +49,14 @@ impl JsonLinesSink {
                 let _ = self.file.set_len(len);
             }
         }
-        written.map_err(|e| format!("cannot write events to {}: {e}", self.path.display()))
+        written.map_err(|source| RouterError::Outbox { path: self.path.clone(), what: "cannot write events", source })
     }
 }
 
 /// Receives a destination's events inside this process (the operator console).
 pub trait EventHandler: Send + Sync {
     /// The bodies, in order. Ok only once they are durably stored: then they are done.
-    fn deliver(&self, bodies: &[&[u8]]) -> Result<(), String>;
+    fn deliver(&self, bodies: &[&[u8]]) -> Result<(), BoxError>;
 }
 
 pub(crate) fn run_handler(name: &Arc<str>, handler: &dyn EventHandler, shared: &SharedOutbox) {
@@ -71,7 +72,7 @@ pub(crate) fn run_handler(name: &Arc<str>, handler: &dyn EventHandler, shared: &
 fn deliver_in_process(
     name: &Arc<str>,
     shared: &SharedOutbox,
-    mut write: impl FnMut(&[Arc<Entry>]) -> Result<(), String>,
+    mut write: impl FnMut(&[Arc<Entry>]) -> Result<(), BoxError>,
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -95,7 +96,7 @@ fn deliver_in_process(
             }
             Err(e) => {
                 // A full disk, a lost mount, a locked database: the events stay in the outbox.
-                tracing::error!(destination = %name, "cannot deliver events: {e}");
+                tracing::error!(destination = %name, "cannot deliver events: {}", ErrorChain(e.as_ref()));
                 metrics::retried(name, batch.len());
                 if shared.stop.load(Ordering::SeqCst) {
                     return;

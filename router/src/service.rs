@@ -144,7 +144,7 @@ impl Router {
         let destinations = &self.destinations;
         let committed = shared.commit(batch, |group| {
             let mut ob = shared.outbox();
-            let appended = ob.append(group).map_err(|e| e.to_string())?;
+            let appended = ob.append(group)?;
             // Under the same lock: a second lock per submit would queue every
             // submitter behind the next group's fsync.
             for d in destinations {
@@ -159,9 +159,9 @@ impl Router {
             }
             Ok(())
         });
-        if let Err(reason) = committed {
+        if let Err(source) = committed {
             metrics::outbox_refused(events.len());
-            return Err(RouterError::Outbox { path: self.outbox_dir.clone(), reason });
+            return Err(RouterError::Refused { path: self.outbox_dir.clone(), source });
         }
         metrics::write_seconds(started.elapsed().as_secs_f64());
         for d in &per_destination {

@@ -43,8 +43,8 @@ impl SharedOutbox {
     pub(crate) fn commit(
         &self,
         batch: Vec<NewEntry>,
-        write: impl Fn(Vec<NewEntry>) -> Result<(), String>,
-    ) -> Result<(), String> {
+        write: impl Fn(Vec<NewEntry>) -> Result<(), RouterError>,
+    ) -> Result<(), std::sync::Arc<RouterError>> {
         self.commits.commit(batch, write)
     }
 

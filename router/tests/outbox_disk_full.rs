@@ -46,7 +46,7 @@ fn a_full_disk_refuses_new_events_loses_none_accepted_and_recovers_by_itself() {
         match ob.append(vec![entry(n)]) {
             Ok(_) => accepted.push(n),
             Err(e) => {
-                let text = e.to_string();
+                let text = router::error::ErrorChain(&e).to_string();
                 assert!(text.contains("No space left") && text.contains("outbox"), "{text}");
                 refused += 1;
             }

@@ -21,6 +21,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::member_thread::MemberThread;
+use crate::error::{BoxError, ErrorChain};
 use crate::{KafkaConnection, RouterError};
 
 /// One record as read.
@@ -38,11 +39,11 @@ pub struct TopicRecord {
 pub trait RecordHandler: Send + Sync {
     /// The next offset to read of a partition, as the handler's store has it (the
     /// offset after the last record it stored); None: from the beginning.
-    fn position(&self, topic: &str, partition: i32) -> Result<Option<i64>, String>;
+    fn position(&self, topic: &str, partition: i32) -> Result<Option<i64>, BoxError>;
     /// Stores a batch (each partition's records in order) with the positions after
     /// them. Ok only once durable; an error makes the reader offer the same records
     /// again after a pause.
-    fn handle(&self, batch: &[TopicRecord]) -> Result<(), String>;
+    fn handle(&self, batch: &[TopicRecord]) -> Result<(), BoxError>;
 }
 
 #[derive(Debug, Clone)]
@@ -81,7 +82,8 @@ impl ConsumerContext for ReaderContext {
                             tracing::error!(
                                 topic,
                                 partition,
-                                "reader: cannot read the stored position ({e}); reading from the beginning"
+                                "reader: cannot read the stored position ({}); reading from the beginning",
+                                ErrorChain(e.as_ref())
                             );
                             Offset::Beginning
                         }
@@ -189,7 +191,11 @@ fn read(
         match handler.handle(&batch) {
             Ok(()) => commit_for_lag(consumer, &batch),
             Err(e) => {
-                tracing::error!(records = batch.len(), "reader: storing failed ({e}); reading them again shortly");
+                tracing::error!(
+                    records = batch.len(),
+                    "reader: storing failed ({}); reading them again shortly",
+                    ErrorChain(e.as_ref())
+                );
                 rewind(consumer, &batch);
                 std::thread::sleep(Duration::from_secs(1));
             }

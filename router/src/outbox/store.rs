@@ -96,7 +96,7 @@ pub struct Outbox {
 const ACKS_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 fn io<'a>(path: &'a Path, what: &'static str) -> impl Fn(std::io::Error) -> RouterError + 'a {
-    move |e| RouterError::Outbox { path: path.to_path_buf(), reason: format!("{what}: {e}") }
+    move |source| RouterError::Outbox { path: path.to_path_buf(), what, source }
 }
 
 fn segment_name(first_seq: u64) -> String {
