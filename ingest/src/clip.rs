@@ -9,6 +9,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use crate::error::{element, MediaError};
 use crate::nal::{self, Codec};
 use crate::preroll::EncodedUnit;
 
@@ -58,32 +59,35 @@ fn codec_of(units: &[EncodedUnit]) -> Option<Codec> {
 }
 
 /// Writes `units` (starting at a keyframe) to `path` as MP4, aside then renamed.
-pub fn write_mp4(units: &[EncodedUnit], path: &Path) -> Result<ClipInfo, String> {
-    let start = units.iter().position(|u| u.keyframe && u.pts.is_some()).ok_or("no keyframe to start the clip at")?;
+pub fn write_mp4(units: &[EncodedUnit], path: &Path) -> Result<ClipInfo, MediaError> {
+    const WHAT: &str = "clip muxer";
+    let start = units
+        .iter()
+        .position(|u| u.keyframe && u.pts.is_some())
+        .ok_or_else(|| MediaError::Invalid("no keyframe to start the clip at".into()))?;
     let units: Vec<&EncodedUnit> = units[start..].iter().filter(|u| u.pts.is_some()).collect();
     let owned: Vec<EncodedUnit> = units.iter().map(|u| (*u).clone()).collect();
-    let codec = codec_of(&owned).ok_or("the clip's first unit is neither an H.264 nor an H.265 keyframe")?;
+    let codec = codec_of(&owned)
+        .ok_or_else(|| MediaError::Invalid("the clip's first unit is neither an H.264 nor an H.265 keyframe".into()))?;
     let (media, parser) = match codec {
         Codec::H264 => ("video/x-h264", "h264parse"),
         Codec::H265 => ("video/x-h265", "h265parse"),
     };
     let tmp = path.with_extension("mp4.tmp");
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(MediaError::io(dir))?;
     }
     let caps = gst::Caps::builder(media).field("stream-format", "byte-stream").field("alignment", "au").build();
     let src = gst_app::AppSrc::builder().caps(&caps).format(gst::Format::Time).build();
-    let make = |name: &str| {
-        gst::ElementFactory::make(name).build().map_err(|_| format!("GStreamer element {name} is missing"))
-    };
-    let parse = make(parser)?;
-    let mux = make("mp4mux")?;
-    let sink = make("filesink")?;
-    sink.set_property("location", tmp.to_str().ok_or("clip path is not UTF-8")?);
+    let parse = element(parser)?;
+    let mux = element("mp4mux")?;
+    let sink = element("filesink")?;
+    sink.set_property("location", tmp.to_str().ok_or_else(|| MediaError::Invalid("clip path is not UTF-8".into()))?);
     let pipeline = gst::Pipeline::new();
-    pipeline.add_many([src.upcast_ref(), &parse, &mux, &sink]).map_err(|e| e.to_string())?;
-    gst::Element::link_many([src.upcast_ref(), &parse, &mux, &sink]).map_err(|e| e.to_string())?;
-    pipeline.set_state(gst::State::Playing).map_err(|e| format!("cannot start the muxer: {e}"))?;
+    let assemble = |source| MediaError::Assemble { what: WHAT, source };
+    pipeline.add_many([src.upcast_ref(), &parse, &mux, &sink]).map_err(assemble)?;
+    gst::Element::link_many([src.upcast_ref(), &parse, &mux, &sink]).map_err(assemble)?;
+    pipeline.set_state(gst::State::Playing).map_err(|source| MediaError::Start { what: WHAT, source })?;
 
     let first_pts = units[0].pts.unwrap_or_default();
     let mut bytes = 0u64;
@@ -91,7 +95,7 @@ pub fn write_mp4(units: &[EncodedUnit], path: &Path) -> Result<ClipInfo, String>
     for u in &units {
         let mut buffer = gst::Buffer::from_slice(u.data.to_vec());
         {
-            let b = buffer.get_mut().ok_or("buffer not writable")?;
+            let b = buffer.get_mut().ok_or(MediaError::Missing { what: WHAT, part: "writable buffer" })?;
             let pts = u.pts.unwrap_or_default().saturating_sub(first_pts);
             b.set_pts(gst::ClockTime::from_nseconds(pts.as_nanos() as u64));
             if let Some(d) = u.duration {
@@ -103,10 +107,10 @@ pub fn write_mp4(units: &[EncodedUnit], path: &Path) -> Result<ClipInfo, String>
         }
         bytes += u.data.len() as u64;
         end = end.max(u.pts.unwrap_or_default() + u.duration.unwrap_or_default());
-        src.push_buffer(buffer).map_err(|e| format!("the muxer refused a unit: {e:?}"))?;
+        src.push_buffer(buffer).map_err(|source| MediaError::Refused { what: WHAT, source })?;
     }
     let _ = src.end_of_stream();
-    let bus = pipeline.bus().ok_or("pipeline without a bus")?;
+    let bus = pipeline.bus().ok_or(MediaError::Missing { what: WHAT, part: "bus" })?;
     let msg =
         bus.timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos, gst::MessageType::Error]);
     let _ = pipeline.set_state(gst::State::Null);
@@ -114,14 +118,14 @@ pub fn write_mp4(units: &[EncodedUnit], path: &Path) -> Result<ClipInfo, String>
         Some(gst::MessageView::Eos(_)) => {}
         Some(gst::MessageView::Error(e)) => {
             let _ = std::fs::remove_file(&tmp);
-            return Err(format!("muxing failed: {}", e.error()));
+            return Err(MediaError::Failed { what: WHAT, source: e.error() });
         }
         _ => {
             let _ = std::fs::remove_file(&tmp);
-            return Err("muxing did not finish within 30 s".into());
+            return Err(MediaError::Timeout { what: WHAT, timeout: Duration::from_secs(30) });
         }
     }
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::rename(&tmp, path).map_err(MediaError::io(path))?;
     Ok(ClipInfo { units: units.len(), span: end.saturating_sub(first_pts), bytes })
 }
 

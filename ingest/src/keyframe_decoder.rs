@@ -22,6 +22,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
+use crate::error::{launch, named, with_causes, MediaError};
 use crate::frame::{Frame, FrameSlot, Pixels};
 use crate::gate::DropReason;
 use crate::metrics;
@@ -164,7 +165,7 @@ impl KeyframeDecoderPool {
                             decoders.insert(key, (d, Instant::now()));
                         }
                         Err(e) => {
-                            tracing::error!(camera = %job.camera_id, "keyframe decoder: {e}");
+                            tracing::error!(camera = %job.camera_id, "keyframe decoder: {}", with_causes(&e));
                             self.finished(&job.camera_id);
                             continue;
                         }
@@ -173,7 +174,7 @@ impl KeyframeDecoderPool {
                 let Some((decoder, used)) = decoders.get_mut(&key) else { continue };
                 *used = Instant::now();
                 if let Err(e) = decoder.push(&job.data, tag) {
-                    tracing::warn!(camera = %job.camera_id, "keyframe decoder: {e}; restarting it");
+                    tracing::warn!(camera = %job.camera_id, "keyframe decoder: {}; restarting it", with_causes(&e));
                     decoders.remove(&key);
                     self.finished(&job.camera_id);
                     continue;
@@ -251,7 +252,8 @@ struct Decoder {
 }
 
 impl Decoder {
-    fn new(codec: Codec) -> Result<Self, String> {
+    fn new(codec: Codec) -> Result<Self, MediaError> {
+        const WHAT: &str = "keyframe decoder";
         let (caps, parse, dec) = match codec {
             Codec::H264 => ("video/x-h264", "h264parse", "avdec_h264"),
             Codec::H265 => ("video/x-h265", "h265parse", "avdec_h265"),
@@ -261,25 +263,25 @@ impl Decoder {
              ! {parse} ! {dec} max-threads=1 ! videoconvert ! video/x-raw,format=BGR \
              ! appsink name=sink sync=false max-buffers=4"
         );
-        let pipeline = gst::parse::launch(&desc)
-            .map_err(|e| format!("cannot build the decoder: {e}"))?
-            .downcast::<gst::Pipeline>()
-            .map_err(|_| "not a pipeline".to_string())?;
-        let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or("no appsrc")?;
-        let sink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or("no appsink")?;
-        pipeline.set_state(gst::State::Playing).map_err(|e| format!("cannot start the decoder: {e}"))?;
+        let pipeline = launch(WHAT, &desc)?;
+        let src: gst_app::AppSrc = named(&pipeline, WHAT, "src")?;
+        let sink: gst_app::AppSink = named(&pipeline, WHAT, "sink")?;
+        pipeline.set_state(gst::State::Playing).map_err(|source| MediaError::Start { what: WHAT, source })?;
         Ok(Self { pipeline, src, sink })
     }
 
     /// The tag rides in the timestamp (1 ms apart, always increasing).
-    fn push(&self, data: &Arc<[u8]>, tag: u64) -> Result<(), String> {
+    fn push(&self, data: &Arc<[u8]>, tag: u64) -> Result<(), MediaError> {
         let mut buffer = gst::Buffer::from_slice(Arc::clone(data));
         if let Some(b) = buffer.get_mut() {
             b.set_pts(gst::ClockTime::from_mseconds(tag));
             b.set_dts(gst::ClockTime::from_mseconds(tag));
             b.set_duration(gst::ClockTime::from_mseconds(1));
         }
-        self.src.push_buffer(buffer).map(|_| ()).map_err(|e| format!("decoder refused input: {e:?}"))
+        self.src
+            .push_buffer(buffer)
+            .map(|_| ())
+            .map_err(|source| MediaError::Refused { what: "keyframe decoder", source })
     }
 
     fn pull(&self, timeout: Duration) -> Option<(u64, gst::Sample)> {

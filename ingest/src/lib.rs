@@ -8,6 +8,7 @@
 
 pub mod camera_url;
 pub mod clip;
+mod error;
 pub mod failure;
 pub mod frame;
 pub mod gate;
@@ -24,6 +25,7 @@ pub mod testing;
 pub mod video_writer;
 
 pub use camera_url::{redact_credentials, CameraUrl, CameraUrlError, Credentials, SourceKind};
+pub use error::MediaError;
 pub use failure::{FailureKind, SourceFailure};
 pub use frame::{Doorbell, Frame, FrameSlot, Pixels};
 pub use settings::{CameraSettings, DecodeMode, Pacing, RetryPolicy, RtspTransport};
@@ -31,6 +33,6 @@ pub use status::{CameraState, StatusEvent};
 pub use supervisor::{CameraHandle, CameraWorker};
 
 /// Initialises GStreamer once per process; later calls are cheap.
-pub fn init() -> Result<(), String> {
-    gstreamer::init().map_err(|e| format!("cannot initialise GStreamer: {e}"))
+pub fn init() -> Result<(), MediaError> {
+    gstreamer::init().map_err(MediaError::Init)
 }

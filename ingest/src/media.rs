@@ -6,6 +6,7 @@ use std::time::Duration;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
+use crate::error::{launch, named, MediaError};
 use crate::failure::{FailureKind, SourceFailure};
 
 /// The playing time of a video file (container or elementary stream), or None when
@@ -70,25 +71,26 @@ pub struct Playback {
 
 /// Plays `path` to its end (demux, decode, discard), as a player would: an error
 /// anywhere, or no end within `timeout`, is an error.
-pub fn play_through(path: &Path, timeout: Duration) -> Result<Playback, String> {
+pub fn play_through(path: &Path, timeout: Duration) -> Result<Playback, MediaError> {
+    const WHAT: &str = "player";
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
-    let location = path.to_str().ok_or("path is not UTF-8")?;
+    let location = utf8(path)?;
     let desc = format!("filesrc location=\"{location}\" ! parsebin name=p ! decodebin ! fakesink name=sink sync=false");
-    let pipeline = gst::parse::launch(&desc)
-        .map_err(|e| format!("cannot build a player: {e}"))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline")?;
+    let pipeline = launch(WHAT, &desc)?;
     let frames = Arc::new(AtomicU64::new(0));
     let first_key: Arc<std::sync::Mutex<Option<bool>>> = Arc::default();
-    let sink = pipeline.by_name("sink").ok_or("no sink")?;
+    let sink = pipeline.by_name("sink").ok_or(MediaError::Missing { what: WHAT, part: "sink" })?;
     let counted = Arc::clone(&frames);
-    sink.static_pad("sink").ok_or("no sink pad")?.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-        counted.fetch_add(1, Ordering::Relaxed);
-        gst::PadProbeReturn::Ok
-    });
+    sink.static_pad("sink").ok_or(MediaError::Missing { what: WHAT, part: "sink pad" })?.add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, _| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        },
+    );
     // The demuxed (still encoded) stream: is its first unit a keyframe?
-    let parse = pipeline.by_name("p").ok_or("no parser")?;
+    let parse = pipeline.by_name("p").ok_or(MediaError::Missing { what: WHAT, part: "parser" })?;
     let seen = Arc::new(AtomicBool::new(false));
     let fk = Arc::clone(&first_key);
     parse.connect_pad_added(move |_, pad| {
@@ -103,8 +105,8 @@ pub fn play_through(path: &Path, timeout: Duration) -> Result<Playback, String> 
             gst::PadProbeReturn::Ok
         });
     });
-    pipeline.set_state(gst::State::Playing).map_err(|e| format!("cannot play: {e}"))?;
-    let bus = pipeline.bus().ok_or("no bus")?;
+    pipeline.set_state(gst::State::Playing).map_err(|source| MediaError::Start { what: WHAT, source })?;
+    let bus = pipeline.bus().ok_or(MediaError::Missing { what: WHAT, part: "bus" })?;
     let msg = bus.timed_pop_filtered(
         gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
         &[gst::MessageType::Eos, gst::MessageType::Error],
@@ -115,35 +117,34 @@ pub fn play_through(path: &Path, timeout: Duration) -> Result<Playback, String> 
             decoded_frames: frames.load(Ordering::Relaxed),
             starts_at_keyframe: first_key.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or(false),
         }),
-        Some(gst::MessageView::Error(e)) => Err(format!("playback failed: {}", e.error())),
-        _ => Err(format!("playback did not end within {timeout:?}")),
+        Some(gst::MessageView::Error(e)) => Err(MediaError::Failed { what: WHAT, source: e.error() }),
+        _ => Err(MediaError::Timeout { what: WHAT, timeout }),
     }
 }
 
 /// The `n`-th decoded frame of a video file (0-based) as packed BGR:
 /// `(width, height, bytes)`. For checks of what a written video shows.
-pub fn decoded_frame(path: &Path, n: usize, timeout: Duration) -> Result<(u32, u32, Vec<u8>), String> {
-    let location = path.to_str().ok_or("path is not UTF-8")?;
+pub fn decoded_frame(path: &Path, n: usize, timeout: Duration) -> Result<(u32, u32, Vec<u8>), MediaError> {
+    const WHAT: &str = "decoder";
+    let location = utf8(path)?;
     let desc = format!(
         "filesrc location=\"{location}\" ! decodebin ! videoconvert ! video/x-raw,format=BGR ! appsink name=out sync=false"
     );
-    let pipeline = gst::parse::launch(&desc)
-        .map_err(|e| format!("cannot build a decoder: {e}"))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline")?;
-    let sink = pipeline.by_name("out").and_then(|e| e.downcast::<gstreamer_app::AppSink>().ok()).ok_or("no appsink")?;
-    pipeline.set_state(gst::State::Playing).map_err(|e| format!("cannot play: {e}"))?;
+    let pipeline = launch(WHAT, &desc)?;
+    let sink: gstreamer_app::AppSink = named(&pipeline, WHAT, "out")?;
+    pipeline.set_state(gst::State::Playing).map_err(|source| MediaError::Start { what: WHAT, source })?;
     let clock = gst::ClockTime::from_nseconds(timeout.as_nanos() as u64);
-    let mut result = Err(format!("the video has fewer than {} frames", n + 1));
+    let mut result = Err(MediaError::Invalid(format!("the video has fewer than {} frames", n + 1)));
     for i in 0..=n {
         let Some(sample) = sink.try_pull_sample(clock) else { break };
         if i < n {
             continue;
         }
-        let caps = sample.caps().ok_or("no caps")?;
-        let info = gstreamer_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
-        let buffer = sample.buffer().ok_or("no buffer")?;
-        let map = buffer.map_readable().map_err(|e| e.to_string())?;
+        let caps = sample.caps().ok_or(MediaError::Missing { what: WHAT, part: "caps" })?;
+        let info = gstreamer_video::VideoInfo::from_caps(caps)
+            .map_err(|source| MediaError::Assemble { what: "decoded frame's format", source })?;
+        let buffer = sample.buffer().ok_or(MediaError::Missing { what: WHAT, part: "buffer" })?;
+        let map = buffer.map_readable().map_err(|source| MediaError::Assemble { what: "decoded frame", source })?;
         let (w, h, stride) = (info.width(), info.height(), info.stride()[0] as usize);
         let mut packed = Vec::with_capacity((w * h * 3) as usize);
         for row in 0..h as usize {
@@ -153,4 +154,8 @@ pub fn decoded_frame(path: &Path, n: usize, timeout: Duration) -> Result<(u32, u
     }
     let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+fn utf8(path: &Path) -> Result<&str, MediaError> {
+    path.to_str().ok_or_else(|| MediaError::Invalid(format!("{} is not a UTF-8 path", path.display())))
 }

@@ -15,6 +15,8 @@ use gstreamer::prelude::*;
 use gstreamer_rtsp_server as rtsp;
 use gstreamer_rtsp_server::prelude::*;
 
+use crate::error::{launch, named, MediaError};
+
 /// What a test camera shows.
 #[derive(Debug, Clone)]
 pub enum TestSource {
@@ -81,17 +83,17 @@ struct AccessUnits {
 
 impl AccessUnits {
     /// Splits an H.264 byte-stream file with GStreamer's own parser.
-    fn load(path: &std::path::Path) -> Result<Arc<Self>, String> {
-        let pipeline = gst::parse::launch(&format!(
-            "filesrc location=\"{}\" ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=out sync=false",
-            path.display()
-        ))
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline".to_string())?;
-        let sink =
-            pipeline.by_name("out").and_then(|e| e.downcast::<gstreamer_app::AppSink>().ok()).ok_or("no appsink")?;
-        pipeline.set_state(gst::State::Playing).map_err(|e| format!("{}: {e}", path.display()))?;
+    fn load(path: &std::path::Path) -> Result<Arc<Self>, MediaError> {
+        const WHAT: &str = "test camera's file reader";
+        let pipeline = launch(
+            WHAT,
+            &format!(
+                "filesrc location=\"{}\" ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=out sync=false",
+                path.display()
+            ),
+        )?;
+        let sink: gstreamer_app::AppSink = named(&pipeline, WHAT, "out")?;
+        pipeline.set_state(gst::State::Playing).map_err(|source| MediaError::Start { what: WHAT, source })?;
         let mut units = Vec::new();
         while let Ok(sample) = sink.pull_sample() {
             if let Some(b) = sample.buffer_owned() {
@@ -100,7 +102,7 @@ impl AccessUnits {
         }
         let _ = pipeline.set_state(gst::State::Null);
         if units.is_empty() {
-            return Err(format!("{}: no H.264 access units", path.display()));
+            return Err(MediaError::Invalid(format!("{}: no H.264 access units", path.display())));
         }
         Ok(Arc::new(Self { units }))
     }
@@ -152,7 +154,7 @@ pub struct TestCameraServer {
 
 impl TestCameraServer {
     /// Starts serving `mounts` on 127.0.0.1:`port` (0: any free port).
-    pub fn start(port: u16, mounts: Vec<MountSpec>) -> Result<Self, String> {
+    pub fn start(port: u16, mounts: Vec<MountSpec>) -> Result<Self, MediaError> {
         crate::init()?;
         let mut s = Self { port, mounts, faults: Arc::default(), running: None };
         s.launch()?;
@@ -172,13 +174,14 @@ impl TestCameraServer {
         self.running.is_some()
     }
 
-    fn launch(&mut self) -> Result<(), String> {
+    fn launch(&mut self) -> Result<(), MediaError> {
+        const WHAT: &str = "RTSP test server";
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
         let server = rtsp::RTSPServer::new();
         server.set_address("127.0.0.1");
         server.set_service(&self.port.to_string());
-        let mounts = server.mount_points().ok_or("RTSP server has no mount points")?;
+        let mounts = server.mount_points().ok_or(MediaError::Missing { what: WHAT, part: "mount points" })?;
         let protected = self.mounts.iter().any(|m| m.credentials.is_some());
         if protected {
             let auth = rtsp::RTSPAuth::new();
@@ -256,8 +259,14 @@ impl TestCameraServer {
                         let _ = tx.send(Ok(srv.bound_port()));
                         id
                     }
-                    Ok(Err(e)) => return drop(tx.send(Err(format!("cannot listen: {e}")))),
-                    Err(e) => return drop(tx.send(Err(format!("cannot use the main context: {e}")))),
+                    Ok(Err(source)) => {
+                        return drop(tx.send(Err(MediaError::Assemble { what: "RTSP test server's socket", source })))
+                    }
+                    Err(source) => {
+                        return drop(
+                            tx.send(Err(MediaError::Assemble { what: "RTSP test server's main context", source })),
+                        )
+                    }
                 };
                 let _ = ctx.with_thread_default(|| ml.run());
                 // The source lives in our own context (not the default one): destroying
@@ -266,9 +275,11 @@ impl TestCameraServer {
                     src.destroy();
                 }
             })
-            .map_err(|e| format!("cannot start the server thread: {e}"))?;
-        let port = rx.recv().map_err(|_| "server thread ended before listening".to_string())??;
-        self.port = u16::try_from(port).map_err(|_| format!("bad bound port {port}"))?;
+            .map_err(|source| MediaError::Thread { what: WHAT, source })?;
+        let port = rx
+            .recv()
+            .map_err(|_| MediaError::Missing { what: WHAT, part: "listening socket (its thread ended)" })??;
+        self.port = u16::try_from(port).map_err(|_| MediaError::Invalid(format!("bad bound port {port}")))?;
         self.running = Some(Running { context, main_loop, server, thread: Some(thread) });
         Ok(())
     }
@@ -289,7 +300,7 @@ impl TestCameraServer {
     }
 
     /// Starts the server again on the same port.
-    pub fn restart(&mut self) -> Result<(), String> {
+    pub fn restart(&mut self) -> Result<(), MediaError> {
         self.stop();
         self.launch()
     }
