@@ -26,7 +26,7 @@ const PASSWORD: &str = "bench-console-password";
 /// The bench measures the console alone: no cameras, and decisions go nowhere.
 pub(super) struct NoRouter;
 impl ReviewPublisher for NoRouter {
-    fn publish(&self, _: &pb::Incident) -> Result<(), String> {
+    fn publish(&self, _: &pb::Incident) -> Result<(), console::error::BoxError> {
         Ok(())
     }
 }

@@ -90,7 +90,7 @@ async fn run_mode(args: &BenchIngestArgs, server: &TestCameraProcess, mode: Deco
 
 pub async fn bench_ingest(args: &BenchIngestArgs) -> i32 {
     if let Err(e) = ingest::init() {
-        eprintln!("bench-ingest: {e}");
+        eprintln!("bench-ingest: {:#}", anyhow::Error::new(e));
         return exit_code::RUNTIME_FAILURE;
     }
     if !args.footage.is_file() {
@@ -100,7 +100,7 @@ pub async fn bench_ingest(args: &BenchIngestArgs) -> i32 {
     let server = match TestCameraProcess::start(args.cameras, &args.footage, args.fps) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("bench-ingest: {e}");
+            eprintln!("bench-ingest: {e:#}");
             return exit_code::RUNTIME_FAILURE;
         }
     };

@@ -116,7 +116,7 @@ fn prepare(args: &ReplayArgs) -> Result<Prepared, (i32, String)> {
         .and_then(|m| m.modified())
         .map_err(|e| (exit_code::USAGE, format!("{}: {e}", input.display())))?;
     let base = Timestamp(modified.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64));
-    ingest::init().map_err(|e| (exit_code::RUNTIME_FAILURE, e))?;
+    ingest::init().map_err(|e| (exit_code::RUNTIME_FAILURE, format!("{:#}", anyhow::Error::new(e))))?;
     // A file no camera pipeline could play fails here, in a second, before the
     // model is loaded: the same reason the camera would end with.
     let duration = ingest::media::probe(&input, Duration::from_secs(10)).map_err(|failure| {

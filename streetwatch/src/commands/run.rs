@@ -274,7 +274,7 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
         }
     };
     tracing::info!(model = %model.path.display(), sha256 = %model.sha256, "model verified");
-    ingest::init().map_err(anyhow::Error::msg)?;
+    ingest::init()?;
     let doorbell = Arc::new(Doorbell::default());
     let (status_events, _) = broadcast::channel(1024);
     let (camera_workers, cameras) = prepare_cameras(&config.cameras, &doorbell, &status_events);

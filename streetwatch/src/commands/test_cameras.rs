@@ -50,7 +50,7 @@ pub fn test_cameras(args: &TestCamerasArgs) -> i32 {
     let mut server = match TestCameraServer::start(args.port, mounts) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("test-cameras: {e}");
+            eprintln!("test-cameras: {:#}", anyhow::Error::new(e));
             return exit_code::RUNTIME_FAILURE;
         }
     };
@@ -68,7 +68,7 @@ pub fn test_cameras(args: &TestCamerasArgs) -> i32 {
             ["kill"] => server.stop(),
             ["restart"] => {
                 if let Err(e) = server.restart() {
-                    eprintln!("test-cameras: restart failed: {e}");
+                    eprintln!("test-cameras: restart failed: {:#}", anyhow::Error::new(e));
                 }
             }
             ["quit"] => break,

@@ -168,7 +168,7 @@ fn work(queue: &(Mutex<Queue>, Condvar)) {
                 counter!("streetwatch_evidence_clips_total", "camera" => job.camera.to_string()).increment(1);
                 tracing::info!(camera = %job.camera, incident = %job.incident, path = %job.path.display(), secs = info.span.as_secs_f64(), frames = info.units, "evidence clip written");
             }
-            Err(e) => failed(&job.camera, &job.incident, &e),
+            Err(e) => failed(&job.camera, &job.incident, &format!("{:#}", anyhow::Error::new(e))),
         }
     }
 }

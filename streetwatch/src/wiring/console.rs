@@ -79,8 +79,8 @@ pub async fn serve_console(
 pub struct ConsoleDelivery(pub Arc<Console>);
 
 impl router::EventHandler for ConsoleDelivery {
-    fn deliver(&self, bodies: &[&[u8]]) -> Result<(), String> {
-        self.0.deliver(bodies)
+    fn deliver(&self, bodies: &[&[u8]]) -> Result<(), router::error::BoxError> {
+        Ok(self.0.deliver(bodies)?)
     }
 }
 
@@ -93,14 +93,15 @@ pub struct RouterReviews {
 }
 
 impl ReviewPublisher for RouterReviews {
-    fn publish(&self, event: &proto::v1::Incident) -> Result<(), String> {
+    fn publish(&self, event: &proto::v1::Incident) -> Result<(), console::error::BoxError> {
         let router = self.router.upgrade().ok_or("the router has stopped")?;
         let camera = event.camera.as_ref().map_or("", |c| c.camera_id.as_str());
         let group = self.groups.iter().find(|(c, _)| c == camera).map(|(_, g)| g.as_str());
         let at_ms = event.review.as_ref().map_or(0, |r| r.reviewed_at_ms);
         let time = detector::timestamp::Timestamp(at_ms).rfc3339(0);
         let submission = router::Submission { incident: event, camera_group: group, time: &time };
-        router.submit(&[submission]).map(|_| ()).map_err(|e| e.to_string())
+        router.submit(&[submission])?;
+        Ok(())
     }
 }
 

@@ -85,11 +85,11 @@ impl ConsoleSources {
 }
 
 impl RecordHandler for ConsoleSources {
-    fn position(&self, topic: &str, partition: i32) -> Result<Option<i64>, String> {
-        self.console.store().position(topic, partition)
+    fn position(&self, topic: &str, partition: i32) -> Result<Option<i64>, router::error::BoxError> {
+        Ok(self.console.store().position(topic, partition)?)
     }
 
-    fn handle(&self, batch: &[TopicRecord]) -> Result<(), String> {
-        self.console.apply_batch(&self.decode(batch))
+    fn handle(&self, batch: &[TopicRecord]) -> Result<(), router::error::BoxError> {
+        Ok(self.console.apply_batch(&self.decode(batch))?)
     }
 }

@@ -124,8 +124,8 @@ impl console::evidence_store::EvidenceStore for S3Evidence {
         self.0.key_of(uri).is_some()
     }
 
-    fn get(&self, uri: &str, request: &ObjectRequest) -> Result<StoredObject, String> {
+    fn get(&self, uri: &str, request: &ObjectRequest) -> Result<StoredObject, console::error::BoxError> {
         let key = self.0.key_of(uri).ok_or_else(|| format!("{uri} is not in this bucket"))?;
-        self.0.get_ranged(key, request)
+        Ok(self.0.get_ranged(key, request)?)
     }
 }

@@ -229,18 +229,18 @@ impl IncidentSink {
             masks: &cam.masks,
             caption: (&first, &second),
         };
-        let drawn = annotate_frame(image, &a).map_err(|e| format!("{:#}", anyhow::Error::new(e)));
+        let drawn = annotate_frame(image, &a).map_err(anyhow::Error::new);
         let pushed = drawn.and_then(|(w, h, bgr)| {
             if video.is_none() {
                 *video = Some(VideoWriter::create(&dir.join(format!("{}.mp4", cam.id)), w, h)?);
             }
             match video.as_mut() {
-                Some(v) => v.push(&bgr, pts),
+                Some(v) => Ok(v.push(&bgr, pts)?),
                 None => Ok(()),
             }
         });
         if let Err(e) = pushed {
-            tracing::error!(camera = %cam.id, "annotated video: {e}; no more frames are added to it");
+            tracing::error!(camera = %cam.id, "annotated video: {e:#}; no more frames are added to it");
             *video = None;
         }
     }
@@ -252,7 +252,7 @@ impl IncidentSink {
             if let Some(v) = video {
                 match v.finish() {
                     Ok(frames) => tracing::info!(camera = %cam.id, frames, "annotated video written"),
-                    Err(e) => tracing::error!(camera = %cam.id, "annotated video: {e}"),
+                    Err(e) => tracing::error!(camera = %cam.id, "annotated video: {:#}", anyhow::Error::new(e)),
                 }
             }
         }
@@ -358,7 +358,9 @@ impl IncidentSink {
                 }
             }
             // Never silent: the whole event goes to the log at error level.
-            Err(e) => write_error(&cam.id, "event to the outbox", &format!("{e}; event: {wire:?}")),
+            Err(e) => {
+                write_error(&cam.id, "event to the outbox", &format!("{:#}; event: {wire:?}", anyhow::Error::new(e)))
+            }
         }
         counter!(
             "streetwatch_incident_events_total",
