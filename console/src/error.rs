@@ -33,12 +33,5 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// `error` and its causes, outermost first, as one line: "a: b: c". For log lines
 /// where the error is not passed on (the binary prints chains with `{:#}`).
 pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        line.push_str(": ");
-        line.push_str(&e.to_string());
-        cause = e.source();
-    }
-    line
+    std::iter::successors(Some(error), |e| e.source()).map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }

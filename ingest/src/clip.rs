@@ -9,8 +9,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use crate::error::{element, MediaError};
+use crate::error::MediaError;
 use crate::nal::{self, Codec};
+use crate::pipeline_parts::element;
 use crate::preroll::EncodedUnit;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

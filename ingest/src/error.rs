@@ -76,32 +76,8 @@ impl MediaError {
     }
 }
 
-/// An element of GStreamer's registry, or which one is missing.
-pub(crate) fn element(name: &'static str) -> Result<gst::Element, MediaError> {
-    gst::ElementFactory::make(name).build().map_err(|_| MediaError::MissingElement(name))
-}
-
 /// `error` and its causes on one log line ("a: b: c"), where it is logged and not
 /// handed on.
 pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
     std::iter::successors(Some(error), |e| e.source()).map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
-}
-
-/// The pipeline of a `gst-launch` `description`, or why it cannot be built.
-pub(crate) fn launch(what: &'static str, description: &str) -> Result<gst::Pipeline, MediaError> {
-    use gstreamer::prelude::*;
-    gst::parse::launch(description)
-        .map_err(|source| MediaError::Build { what, source })?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| MediaError::Missing { what, part: "pipeline" })
-}
-
-/// The element `name` of `pipeline` as a `T` (an appsrc, an appsink).
-pub(crate) fn named<T: gstreamer::prelude::IsA<gst::Element>>(
-    pipeline: &gst::Pipeline,
-    what: &'static str,
-    name: &'static str,
-) -> Result<T, MediaError> {
-    use gstreamer::prelude::*;
-    pipeline.by_name(name).and_then(|e| e.downcast::<T>().ok()).ok_or(MediaError::Missing { what, part: name })
 }

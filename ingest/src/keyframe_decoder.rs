@@ -22,11 +22,12 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use crate::error::{launch, named, with_causes, MediaError};
+use crate::error::{with_causes, MediaError};
 use crate::frame::{Frame, FrameSlot, Pixels};
 use crate::gate::DropReason;
 use crate::metrics;
 use crate::nal::Codec;
+use crate::pipeline_parts::{launch, named};
 
 /// One keyframe to decode for one camera.
 pub struct DecodeJob {

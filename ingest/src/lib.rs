@@ -17,6 +17,7 @@ pub mod media;
 pub mod metrics;
 pub mod nal;
 pub mod pipeline;
+mod pipeline_parts;
 pub mod preroll;
 pub mod settings;
 pub mod status;

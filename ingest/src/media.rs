@@ -6,8 +6,9 @@ use std::time::Duration;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use crate::error::{launch, named, MediaError};
+use crate::error::MediaError;
 use crate::failure::{FailureKind, SourceFailure};
+use crate::pipeline_parts::{launch, named};
 
 /// The playing time of a video file (container or elementary stream), or None when
 /// GStreamer cannot tell within `timeout` (an elementary H.264 stream has no index)

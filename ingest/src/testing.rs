@@ -15,7 +15,8 @@ use gstreamer::prelude::*;
 use gstreamer_rtsp_server as rtsp;
 use gstreamer_rtsp_server::prelude::*;
 
-use crate::error::{launch, named, MediaError};
+use crate::error::MediaError;
+use crate::pipeline_parts::{launch, named};
 
 /// What a test camera shows.
 #[derive(Debug, Clone)]

@@ -8,7 +8,8 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use crate::error::{element, MediaError};
+use crate::error::MediaError;
+use crate::pipeline_parts::element;
 
 const WHAT: &str = "video encoder";
 
