@@ -20,7 +20,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ConsoleError;
+use crate::error::{ConsoleError, UsersError};
 
 /// What an account may do. Ordered: each role can do what the ones before it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -104,8 +104,12 @@ pub struct Users {
     by_name: BTreeMap<String, UserEntry>,
 }
 
-fn users_error(path: &Path, reason: impl Into<String>) -> ConsoleError {
-    ConsoleError::Users { path: path.to_path_buf(), reason: reason.into() }
+fn users_error(path: &Path, source: UsersError) -> ConsoleError {
+    ConsoleError::Users { path: path.to_path_buf(), source }
+}
+
+fn invalid(path: &Path, what: impl Into<String>) -> ConsoleError {
+    users_error(path, UsersError::Invalid(what.into()))
 }
 
 fn valid_name(name: &str) -> bool {
@@ -118,32 +122,32 @@ impl Users {
     /// Reads and checks the file: every entry has a valid name (once) and a parsable
     /// argon2 hash. Errors name the file and the entry.
     pub fn load(path: &Path) -> Result<Users, ConsoleError> {
-        let text = std::fs::read_to_string(path).map_err(|e| users_error(path, format!("cannot read: {e}")))?;
-        let file: UsersFile = toml::from_str(&text).map_err(|e| users_error(path, e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| users_error(path, UsersError::Read(e)))?;
+        let file: UsersFile = toml::from_str(&text).map_err(|e| users_error(path, UsersError::Parse(e)))?;
         let mut by_name = BTreeMap::new();
         for (i, u) in file.user.into_iter().enumerate() {
             if !valid_name(&u.name) {
-                return Err(users_error(
+                return Err(invalid(
                     path,
                     format!("user[{i}].name `{}`: 1-64 characters of letters, digits, - _ . @", u.name),
                 ));
             }
             let parsed = PasswordHash::new(&u.password_hash).map_err(|e| {
-                users_error(path, format!("user[{i}] ({}): password_hash is not a PHC string: {e}", u.name))
+                invalid(path, format!("user[{i}] ({}): password_hash is not a PHC string: {e}", u.name))
             })?;
             if parsed.algorithm.as_str() != "argon2id" {
-                return Err(users_error(
+                return Err(invalid(
                     path,
                     format!("user[{i}] ({}): password_hash must be argon2id, not {}", u.name, parsed.algorithm),
                 ));
             }
             if by_name.contains_key(&u.name) {
-                return Err(users_error(path, format!("user[{i}]: `{}` appears twice", u.name)));
+                return Err(invalid(path, format!("user[{i}]: `{}` appears twice", u.name)));
             }
             by_name.insert(u.name.clone(), u);
         }
         if by_name.is_empty() {
-            return Err(users_error(path, "no [[user]] entry: nobody could log in"));
+            return Err(invalid(path, "no [[user]] entry: nobody could log in"));
         }
         Ok(Users { by_name })
     }
@@ -248,47 +252,44 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
 
 /// Limits an existing account to a district (empty lists: the whole city).
 pub fn set_district(path: &Path, name: &str, sites: &[String], grids: &[String]) -> Result<(), ConsoleError> {
-    let text = std::fs::read_to_string(path).map_err(|e| users_error(path, format!("cannot read: {e}")))?;
-    let mut file: UsersFile = toml::from_str(&text).map_err(|e| users_error(path, e.to_string()))?;
-    let entry = file
-        .user
-        .iter_mut()
-        .find(|u| u.name == name)
-        .ok_or_else(|| users_error(path, format!("no account `{name}`")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| users_error(path, UsersError::Read(e)))?;
+    let mut file: UsersFile = toml::from_str(&text).map_err(|e| users_error(path, UsersError::Parse(e)))?;
+    let entry =
+        file.user.iter_mut().find(|u| u.name == name).ok_or_else(|| invalid(path, format!("no account `{name}`")))?;
     entry.sites = sites.to_vec();
     entry.grids = grids.to_vec();
     write_users(path, &file)
 }
 
 fn write_users(path: &Path, file: &UsersFile) -> Result<(), ConsoleError> {
-    let body = toml::to_string(file).map_err(|e| users_error(path, e.to_string()))?;
+    let body = toml::to_string(file).map_err(|e| users_error(path, UsersError::Serialize(e)))?;
     let text =
         format!("# streetwatch console accounts (argon2id hashes); edit with `streetwatch console-user`.\n{body}");
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| users_error(path, format!("cannot create its folder: {e}")))?;
+        std::fs::create_dir_all(dir).map_err(|e| users_error(path, UsersError::Folder(e)))?;
     }
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)
         .and_then(|()| restrict_permissions(&tmp))
         .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| users_error(path, format!("cannot write: {e}")))
+        .map_err(|e| users_error(path, UsersError::Write(e)))
 }
 
 /// Adds the account to the file, or replaces its role and password (its district
 /// stays); creates the file when missing. Written to a temporary file first, then renamed.
 pub fn upsert_user(path: &Path, name: &str, role: Role, password: &str) -> Result<(), ConsoleError> {
     if !valid_name(name) {
-        return Err(users_error(path, format!("name `{name}`: 1-64 characters of letters, digits, - _ . @")));
+        return Err(invalid(path, format!("name `{name}`: 1-64 characters of letters, digits, - _ . @")));
     }
     if password.chars().count() < 12 {
-        return Err(users_error(path, "the password must have at least 12 characters"));
+        return Err(invalid(path, "the password must have at least 12 characters"));
     }
     let mut file: UsersFile = match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| users_error(path, e.to_string()))?,
+        Ok(text) => toml::from_str(&text).map_err(|e| users_error(path, UsersError::Parse(e)))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => UsersFile::default(),
-        Err(e) => return Err(users_error(path, format!("cannot read: {e}"))),
+        Err(e) => return Err(users_error(path, UsersError::Read(e))),
     };
-    let password_hash = hash_password(password).map_err(|e| users_error(path, e.to_string()))?;
+    let password_hash = hash_password(password).map_err(|e| users_error(path, UsersError::Hash(e)))?;
     match file.user.iter_mut().find(|u| u.name == name) {
         Some(u) => {
             u.role = role;
@@ -358,12 +359,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users.toml");
         std::fs::write(&path, "[[user]]\nname = \"x\"\nrole = \"operator\"\npassword_hash = \"plain\"\n").unwrap();
-        let e = Users::load(&path).unwrap_err().to_string();
+        let e = crate::error::chain(&Users::load(&path).unwrap_err());
         assert!(e.contains("users.toml") && e.contains("user[0] (x)") && e.contains("PHC"), "{e}");
         std::fs::write(&path, "[[user]]\nname = \"x\"\nrole = \"boss\"\npassword_hash = \"plain\"\n").unwrap();
-        let e = Users::load(&path).unwrap_err().to_string();
+        let e = crate::error::chain(&Users::load(&path).unwrap_err());
         assert!(e.contains("boss"), "{e}");
         std::fs::write(&path, "").unwrap();
-        assert!(Users::load(&path).unwrap_err().to_string().contains("nobody could log in"));
+        assert!(crate::error::chain(&Users::load(&path).unwrap_err()).contains("nobody could log in"));
     }
 }

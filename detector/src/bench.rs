@@ -10,17 +10,18 @@
 //!
 //! Callers alternate the last two in rounds, so their ratio is fair on a noisy machine.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use ort::value::TensorRef;
 
-use crate::engine::{Engine, EngineInput, StageTimings};
-use crate::image::ImageRef;
+use crate::engine::{DetectError, Engine, EngineInput, StageTimings};
+use crate::image::{ImageError, ImageRef};
 use crate::model::loaded::LoadedModel;
 use crate::postprocess::PostprocessSettings;
-use crate::preprocess::prepare::Preprocessor;
+use crate::preprocess::prepare::{PreprocessError, Preprocessor};
 use crate::session::{open_session, SessionOptions};
 use crate::workers::memory_feed::{MemoryFeed, StillFrame};
 use crate::workers::pool::{AnalysedFrame, DetectionSink, InferencePool, PoolSettings};
@@ -47,8 +48,31 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn bench_err(reason: String) -> DetectorError {
-    DetectorError::Worker { reason }
+/// Why a measurement could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Detector(#[from] DetectorError),
+    #[error("detection")]
+    Detect(#[from] DetectError),
+    #[error("the still frame")]
+    Image(#[from] ImageError),
+    #[error("preparing the input tensor")]
+    Preprocess(#[from] PreprocessError),
+    #[error("ONNX Runtime")]
+    Ort(#[from] ort::Error),
+    #[error("a benchmark thread panicked")]
+    Panicked,
+    #[error("image {path}")]
+    Still { path: PathBuf, source: opencv::Error },
+    #[error("image {path}: cannot be read as an image")]
+    Unreadable { path: PathBuf },
+    #[error("{path}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the Python cross-check handles square inputs only")]
+    NotSquare,
+    #[error("{python}: no result; its errors: {stderr}")]
+    Python { python: PathBuf, stderr: String },
 }
 
 /// Runs one engine on `frame` sequentially for `duration` (after `warmup` frames).
@@ -58,18 +82,18 @@ pub fn breakdown(
     post: &PostprocessSettings,
     frame: &StillFrame,
     duration: Duration,
-) -> Result<Breakdown, DetectorError> {
+) -> Result<Breakdown, BenchError> {
     let (mut engine, _) = Engine::open(model, session, post.clone(), 1)?;
     let image = still_image(frame)?;
     let input = [EngineInput { image, masks: &[] }];
     for _ in 0..3 {
-        engine.detect(&input).map_err(|e| bench_err(e.to_string()))?;
+        engine.detect(&input)?;
     }
     let (mut pre, mut inf, mut postp, mut total) = (vec![], vec![], vec![], vec![]);
     let end = Instant::now() + duration;
     while Instant::now() < end || total.len() < 5 {
         let started = Instant::now();
-        let (_, t): (_, StageTimings) = engine.detect(&input).map_err(|e| bench_err(e.to_string()))?;
+        let (_, t): (_, StageTimings) = engine.detect(&input)?;
         total.push(started.elapsed().as_secs_f64());
         pre.push(t.preprocess.as_secs_f64());
         inf.push(t.inference.as_secs_f64());
@@ -87,8 +111,8 @@ pub fn breakdown(
     })
 }
 
-fn still_image(frame: &StillFrame) -> Result<ImageRef<'_>, DetectorError> {
-    ImageRef::bgr(frame.width, frame.height, frame.width as usize * 3, &frame.pixels).map_err(|e| bench_err(e.0))
+fn still_image(frame: &StillFrame) -> Result<ImageRef<'_>, ImageError> {
+    ImageRef::bgr(frame.width, frame.height, frame.width as usize * 3, &frame.pixels)
 }
 
 /// ONNX Runtime alone: `threads` sessions (each `intra_op_threads`), each on its own
@@ -99,11 +123,11 @@ pub fn ort_own_throughput(
     intra_op_threads: usize,
     frame: &StillFrame,
     duration: Duration,
-) -> Result<f64, DetectorError> {
+) -> Result<f64, BenchError> {
     let manifest = &model.manifest;
-    let mut pre = Preprocessor::new(&manifest.input).map_err(|e| bench_err(e.0))?;
+    let mut pre = Preprocessor::new(&manifest.input)?;
     let mut tensor = vec![0f32; pre.tensor_len()];
-    pre.prepare(still_image(frame)?, &[], &mut tensor).map_err(|e| bench_err(e.0))?;
+    pre.prepare(still_image(frame)?, &[], &mut tensor)?;
     let tensor = Arc::new(tensor);
     let shape = [1i64, 3, i64::from(manifest.input.height), i64::from(manifest.input.width)];
     let options = SessionOptions { intra_op_threads, ..SessionOptions::default() };
@@ -120,10 +144,10 @@ pub fn ort_own_throughput(
         .map(|mut session| {
             let (tensor, runs, stop, start, name) =
                 (Arc::clone(&tensor), Arc::clone(&runs), Arc::clone(&stop), Arc::clone(&start), input_name.clone());
-            std::thread::spawn(move || -> Result<(), String> {
-                let run_once = |session: &mut ort::session::Session| -> Result<(), String> {
-                    let t = TensorRef::from_array_view((shape, &tensor[..])).map_err(|e| e.to_string())?;
-                    session.run(ort::inputs![name.as_str() => t]).map(drop).map_err(|e| e.to_string())
+            std::thread::spawn(move || -> Result<(), ort::Error> {
+                let run_once = |session: &mut ort::session::Session| -> Result<(), ort::Error> {
+                    let t = TensorRef::from_array_view((shape, &tensor[..]))?;
+                    session.run(ort::inputs![name.as_str() => t]).map(drop)
                 };
                 run_once(&mut session)?; // warm-up, outside the window
                 start.wait();
@@ -142,7 +166,7 @@ pub fn ort_own_throughput(
     let elapsed = began.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     for h in handles {
-        h.join().map_err(|_| bench_err("benchmark thread panicked".into()))?.map_err(bench_err)?;
+        h.join().map_err(|_| BenchError::Panicked)??;
     }
     Ok(counted as f64 / elapsed)
 }
@@ -169,7 +193,7 @@ pub fn pipeline_throughput(
     cameras: usize,
     frame: &StillFrame,
     duration: Duration,
-) -> Result<f64, DetectorError> {
+) -> Result<f64, BenchError> {
     let feed = Arc::new(MemoryFeed::new(cameras));
     let sink = Arc::new(RefillingSink { feed: Arc::clone(&feed), frame: frame.clone(), delivered: AtomicU64::new(0) });
     let workers = settings.workers;
@@ -193,12 +217,12 @@ pub fn pipeline_throughput(
 
 /// Loads an image file as a BGR still, resized to `width x height` (a camera's frame
 /// size) when given.
-pub fn load_still(path: &std::path::Path, size: Option<(u32, u32)>) -> Result<StillFrame, DetectorError> {
+pub fn load_still(path: &Path, size: Option<(u32, u32)>) -> Result<StillFrame, BenchError> {
     use opencv::core::{Mat, MatTraitConst, MatTraitConstManual, Size};
-    let err = |reason: String| bench_err(format!("{}: {reason}", path.display()));
-    let mut mat = opencv::imgcodecs::imread(path, opencv::imgcodecs::IMREAD_COLOR).map_err(|e| err(e.to_string()))?;
+    let err = |source| BenchError::Still { path: path.to_path_buf(), source };
+    let mut mat = opencv::imgcodecs::imread(path, opencv::imgcodecs::IMREAD_COLOR).map_err(err)?;
     if mat.empty() {
-        return Err(err("cannot be read as an image".into()));
+        return Err(BenchError::Unreadable { path: path.to_path_buf() });
     }
     if let Some((w, h)) = size {
         let mut resized = Mat::default();
@@ -210,10 +234,10 @@ pub fn load_still(path: &std::path::Path, size: Option<(u32, u32)>) -> Result<St
             0.0,
             opencv::imgproc::INTER_LINEAR,
         )
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(err)?;
         mat = resized;
     }
-    let bytes = mat.data_bytes().map_err(|e| err(e.to_string()))?.to_vec();
+    let bytes = mat.data_bytes().map_err(err)?.to_vec();
     Ok(StillFrame::new(mat.cols() as u32, mat.rows() as u32, Arc::new(bytes), 0))
 }
 
@@ -221,23 +245,23 @@ pub fn load_still(path: &std::path::Path, size: Option<(u32, u32)>) -> Result<St
 /// (`python` must have `onnxruntime` and `numpy`: the setup venv has them), on the
 /// same prepared tensor. A cross-check that the Rust binding adds nothing.
 pub fn python_ort_throughput(
-    python: &std::path::Path,
+    python: &Path,
     model: &LoadedModel,
     threads: usize,
     intra_op_threads: usize,
     frame: &StillFrame,
     duration: Duration,
-) -> Result<f64, DetectorError> {
+) -> Result<f64, BenchError> {
     let manifest = &model.manifest;
     if manifest.input.width != manifest.input.height {
-        return Err(bench_err("the Python cross-check handles square inputs only".into()));
+        return Err(BenchError::NotSquare);
     }
-    let mut pre = Preprocessor::new(&manifest.input).map_err(|e| bench_err(e.0))?;
+    let mut pre = Preprocessor::new(&manifest.input)?;
     let mut tensor = vec![0f32; pre.tensor_len()];
-    pre.prepare(still_image(frame)?, &[], &mut tensor).map_err(|e| bench_err(e.0))?;
+    pre.prepare(still_image(frame)?, &[], &mut tensor)?;
     let path = std::env::temp_dir().join(format!("streetwatch-bench-{}.f32", std::process::id()));
     let bytes: Vec<u8> = tensor.iter().flat_map(|v| v.to_le_bytes()).collect();
-    std::fs::write(&path, bytes).map_err(|e| bench_err(format!("{}: {e}", path.display())))?;
+    std::fs::write(&path, bytes).map_err(|source| BenchError::Io { path: path.clone(), source })?;
     let output = std::process::Command::new(python)
         .arg("-c")
         .arg(include_str!("bench_ort_python.py"))
@@ -250,10 +274,10 @@ pub fn python_ort_throughput(
         .arg(duration.as_secs_f64().to_string())
         .output();
     let _ = std::fs::remove_file(&path);
-    let output = output.map_err(|e| bench_err(format!("{}: {e}", python.display())))?;
+    let output = output.map_err(|source| BenchError::Io { path: python.to_path_buf(), source })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("fps ")?.trim().parse().ok())
-        .ok_or_else(|| bench_err(format!("{}: {}", python.display(), String::from_utf8_lossy(&output.stderr).trim())))
+    stdout.lines().find_map(|l| l.strip_prefix("fps ")?.trim().parse().ok()).ok_or_else(|| BenchError::Python {
+        python: python.to_path_buf(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
 }

@@ -8,10 +8,12 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::detection::Detection;
+use crate::error::ProviderFallback;
 use crate::image::ImageRef;
 use crate::model::loaded::LoadedModel;
+use crate::postprocess::decode::DecodeError;
 use crate::postprocess::{PostprocessSettings, Postprocessor};
-use crate::preprocess::prepare::Preprocessor;
+use crate::preprocess::prepare::{PreprocessError, Preprocessor};
 use crate::preprocess::privacy_mask::PrivacyMask;
 use crate::session::{open_session, ExecutionProviderKind, SessionOptions};
 use crate::DetectorError;
@@ -41,19 +43,31 @@ impl StageTimings {
 
 /// Why one `detect` call failed. Nothing here is a panic: the worker logs it with the
 /// camera's id and goes on with the next frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum DetectError {
-    Preprocess(String),
-    Inference(String),
-    Output(String),
+    #[error("preprocessing failed: a batch of {images} images, this engine takes 1 to {max}")]
+    BatchSize { images: usize, max: usize },
+    #[error("preprocessing failed")]
+    Preprocess(#[from] PreprocessError),
+    #[error("preprocessing failed: the input tensor")]
+    Tensor(#[source] ort::Error),
+    #[error("inference failed")]
+    Inference(#[source] ort::Error),
+    #[error("model output unreadable: no output named `{0}`")]
+    NoOutput(String),
+    #[error("model output unreadable")]
+    OutputTensor(#[source] ort::Error),
+    #[error("model output unreadable")]
+    Decode(#[from] DecodeError),
 }
 
-impl std::fmt::Display for DetectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl DetectError {
+    /// The stage that failed, as the error metric labels it.
+    pub fn stage(&self) -> &'static str {
         match self {
-            Self::Preprocess(e) => write!(f, "preprocessing failed: {e}"),
-            Self::Inference(e) => write!(f, "inference failed: {e}"),
-            Self::Output(e) => write!(f, "model output unreadable: {e}"),
+            Self::BatchSize { .. } | Self::Preprocess(_) | Self::Tensor(_) => "preprocess",
+            Self::Inference(_) => "inference",
+            Self::NoOutput(_) | Self::OutputTensor(_) | Self::Decode(_) => "output",
         }
     }
 }
@@ -78,11 +92,11 @@ impl Engine {
         options: &SessionOptions,
         post: PostprocessSettings,
         max_batch: usize,
-    ) -> Result<(Self, Option<String>), DetectorError> {
+    ) -> Result<(Self, Option<ProviderFallback>), DetectorError> {
         let (opened, fallback) = open_session(&model.runtime, &model.path, options)?;
         let manifest = &model.manifest;
         let preprocessor = Preprocessor::new(&manifest.input)
-            .map_err(|e| DetectorError::ModelLoad { path: model.path.clone(), reason: e.0 })?;
+            .map_err(|source| DetectorError::Preprocess { path: model.path.clone(), source })?;
         let max_batch = if manifest.input.dynamic_batch { max_batch.max(1) } else { 1 };
         let engine = Self {
             session: opened.session,
@@ -109,38 +123,28 @@ impl Engine {
     pub fn detect(&mut self, inputs: &[EngineInput<'_>]) -> Result<(Vec<Vec<Detection>>, StageTimings), DetectError> {
         let n = inputs.len();
         if n == 0 || n > self.max_batch {
-            return Err(DetectError::Preprocess(format!(
-                "batch of {n} images, this engine takes 1 to {}",
-                self.max_batch
-            )));
+            return Err(DetectError::BatchSize { images: n, max: self.max_batch });
         }
         let mut timings = StageTimings::default();
         let started = Instant::now();
         let per_image = self.preprocessor.tensor_len();
         let mut letterboxes = Vec::with_capacity(n);
         for (input, slot) in inputs.iter().zip(self.tensor.chunks_exact_mut(per_image)) {
-            let lb =
-                self.preprocessor.prepare(input.image, input.masks, slot).map_err(|e| DetectError::Preprocess(e.0))?;
-            letterboxes.push(lb);
+            letterboxes.push(self.preprocessor.prepare(input.image, input.masks, slot)?);
         }
         let shape = [n as i64, 3, i64::from(self.preprocessor_height()), i64::from(self.preprocessor_width())];
-        let tensor = TensorRef::from_array_view((shape, &self.tensor[..per_image * n]))
-            .map_err(|e| DetectError::Preprocess(e.to_string()))?;
+        let tensor = TensorRef::from_array_view((shape, &self.tensor[..per_image * n])).map_err(DetectError::Tensor)?;
         let before_run = Instant::now();
         timings.preprocess = before_run - started;
-        let outputs = self
-            .session
-            .run(ort::inputs![self.input_name.as_str() => tensor])
-            .map_err(|e| DetectError::Inference(e.to_string()))?;
+        let outputs =
+            self.session.run(ort::inputs![self.input_name.as_str() => tensor]).map_err(DetectError::Inference)?;
         let after_run = Instant::now();
         timings.inference = after_run - before_run;
-        let output = outputs
-            .get(&self.output_name)
-            .ok_or_else(|| DetectError::Output(format!("no output named `{}`", self.output_name)))?;
-        let (shape, data) = output.try_extract_tensor::<f32>().map_err(|e| DetectError::Output(e.to_string()))?;
+        let output = outputs.get(&self.output_name).ok_or_else(|| DetectError::NoOutput(self.output_name.clone()))?;
+        let (shape, data) = output.try_extract_tensor::<f32>().map_err(DetectError::OutputTensor)?;
         let mut results = Vec::with_capacity(n);
         for (i, lb) in letterboxes.iter().enumerate() {
-            results.push(self.postprocessor.detections(shape, data, i, lb).map_err(|e| DetectError::Output(e.0))?);
+            results.push(self.postprocessor.detections(shape, data, i, lb)?);
         }
         timings.postprocess = after_run.elapsed();
         Ok((results, timings))

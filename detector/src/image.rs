@@ -21,6 +21,9 @@ impl fmt::Display for ImageError {
     }
 }
 
+/// A leaf error: the message is the whole story.
+impl std::error::Error for ImageError {}
+
 impl<'a> ImageRef<'a> {
     /// Checks the sizes against the bytes, so later code can index without fear.
     pub fn bgr(width: u32, height: u32, stride: usize, bytes: &'a [u8]) -> Result<Self, ImageError> {

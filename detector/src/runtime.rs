@@ -69,9 +69,12 @@ pub fn onnxruntime(configured: Option<&Path>) -> Result<Arc<OnnxRuntime>, Detect
         return Ok(Arc::clone(rt));
     }
     let library = resolve_library_path(configured)?;
-    let load_err = |reason: String| DetectorError::RuntimeLoad { path: library.clone(), reason };
-    let builder = ort::init_from(&library).map_err(|e| load_err(e.to_string()))?;
-    let environment = builder.with_name("streetwatch").build().map_err(|e| load_err(e.to_string()))?;
+    let builder =
+        ort::init_from(&library).map_err(|source| DetectorError::RuntimeLoad { path: library.clone(), source })?;
+    let environment = builder
+        .with_name("streetwatch")
+        .build()
+        .map_err(|source| DetectorError::RuntimeStart { path: library.clone(), source })?;
     let rt = Arc::new(OnnxRuntime { environment, build_info: ort::info().to_string(), library: library.clone() });
     *slot = Some(Arc::clone(&rt));
     Ok(rt)

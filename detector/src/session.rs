@@ -10,6 +10,7 @@ use std::path::Path;
 
 use ort::session::Session;
 
+use crate::error::{ProviderError, ProviderFallback};
 use crate::{runtime::OnnxRuntime, DetectorError};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,75 +50,62 @@ pub struct OpenedSession {
     pub execution_provider: ExecutionProviderKind,
 }
 
-/// Opens `path` with the options. Falls back to CPU (and says why in `fallback`) unless
+/// Opens `path` with the options. Falls back to CPU (and says why in the `ProviderFallback`) unless
 /// the provider is required.
 pub fn open_session(
     runtime: &OnnxRuntime,
     path: &Path,
     options: &SessionOptions,
-) -> Result<(OpenedSession, Option<String>), DetectorError> {
-    let load_err = |reason: String| DetectorError::ModelLoad { path: path.to_path_buf(), reason };
+) -> Result<(OpenedSession, Option<ProviderFallback>), DetectorError> {
+    let load_err = |source: ort::Error| DetectorError::ModelLoad { path: path.to_path_buf(), source };
     if options.execution_provider != ExecutionProviderKind::Cpu {
         match open_with_provider(runtime, path, options) {
             Ok(session) => {
                 return Ok((OpenedSession { session, execution_provider: options.execution_provider }, None))
             }
-            Err(reason) if options.require_execution_provider => {
+            Err(source) if options.require_execution_provider => {
                 return Err(DetectorError::ExecutionProvider {
                     provider: options.execution_provider.name(),
                     path: path.to_path_buf(),
-                    reason,
+                    source,
                 })
             }
-            Err(reason) => {
-                let session = cpu_builder(runtime, options)
-                    .and_then(|mut b| b.commit_from_file(path).map_err(|e| e.to_string()))
-                    .map_err(load_err)?;
-                let note = format!(
-                    "{} execution provider unavailable ({reason}); running on CPU",
-                    options.execution_provider.name()
-                );
-                return Ok((OpenedSession { session, execution_provider: ExecutionProviderKind::Cpu }, Some(note)));
+            Err(source) => {
+                let session =
+                    cpu_builder(runtime, options).and_then(|mut b| b.commit_from_file(path)).map_err(load_err)?;
+                let fallback = ProviderFallback { provider: options.execution_provider.name(), source };
+                return Ok((OpenedSession { session, execution_provider: ExecutionProviderKind::Cpu }, Some(fallback)));
             }
         }
     }
-    let session = cpu_builder(runtime, options)
-        .and_then(|mut b| b.commit_from_file(path).map_err(|e| e.to_string()))
-        .map_err(load_err)?;
+    let session = cpu_builder(runtime, options).and_then(|mut b| b.commit_from_file(path)).map_err(load_err)?;
     Ok((OpenedSession { session, execution_provider: ExecutionProviderKind::Cpu }, None))
 }
 
 fn cpu_builder(
     runtime: &OnnxRuntime,
     options: &SessionOptions,
-) -> Result<ort::session::builder::SessionBuilder, String> {
-    Session::builder(&runtime.environment)
-        .map_err(|e| e.to_string())?
-        .with_intra_threads(options.intra_op_threads.max(1))
-        .map_err(|e| e.to_string())
+) -> Result<ort::session::builder::SessionBuilder, ort::Error> {
+    Ok(Session::builder(&runtime.environment)?.with_intra_threads(options.intra_op_threads.max(1))?)
 }
 
-fn provider_for(kind: ExecutionProviderKind) -> Result<ort::ep::ExecutionProviderDispatch, String> {
+fn provider_for(kind: ExecutionProviderKind) -> Result<ort::ep::ExecutionProviderDispatch, ProviderError> {
     match kind {
         #[cfg(feature = "cuda")]
         ExecutionProviderKind::Cuda => Ok(ort::ep::CUDA::default().build()),
         #[cfg(feature = "tensorrt")]
         ExecutionProviderKind::TensorRt => Ok(ort::ep::TensorRT::default().build()),
-        ExecutionProviderKind::Cpu => Err("the CPU needs no execution provider".into()),
+        // Never asked for: the CPU is the default session, opened without a provider.
+        ExecutionProviderKind::Cpu => Err(ProviderError::NotBuilt("cpu")),
         #[allow(unreachable_patterns)]
-        other => Err(format!(
-            "this build of streetwatch has no {} support (build with `--features {}`)",
-            other.name(),
-            other.name()
-        )),
+        other => Err(ProviderError::NotBuilt(other.name())),
     }
 }
 
-fn open_with_provider(runtime: &OnnxRuntime, path: &Path, options: &SessionOptions) -> Result<Session, String> {
+fn open_with_provider(runtime: &OnnxRuntime, path: &Path, options: &SessionOptions) -> Result<Session, ProviderError> {
     let provider = provider_for(options.execution_provider)?;
-    cpu_builder(runtime, options)?
-        .with_execution_providers([provider.error_on_failure()])
-        .map_err(|e| e.to_string())?
-        .commit_from_file(path)
-        .map_err(|e| e.to_string())
+    let open = || -> Result<Session, ort::Error> {
+        cpu_builder(runtime, options)?.with_execution_providers([provider.error_on_failure()])?.commit_from_file(path)
+    };
+    open().map_err(ProviderError::Refused)
 }

@@ -17,7 +17,7 @@ fn an_unusable_provider_falls_back_to_cpu_unless_required() {
         let lenient = SessionOptions { execution_provider: provider, ..SessionOptions::default() };
         let (engine, note) = Engine::open(&model, &lenient, post.clone(), 1).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(engine.execution_provider(), ExecutionProviderKind::Cpu);
-        let note = note.expect("a fallback must be reported");
+        let note = note.expect("a fallback must be reported").to_string();
         assert!(note.contains(&format!("{} execution provider unavailable", provider.name())), "{note}");
 
         let strict = SessionOptions { require_execution_provider: true, ..lenient };

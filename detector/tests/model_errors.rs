@@ -55,22 +55,27 @@ fn a_model_that_does_not_match_its_manifest_says_how() {
     wrong_size.input.width = 320;
     wrong_size.input.height = 320;
     let e = LoadedModel::load(wrong_size, &models, None).err().unwrap();
-    let text = e.to_string();
+    let text = causes(&e);
     assert!(matches!(e, DetectorError::ModelMismatch { .. }), "{text}");
     assert!(text.contains("[-1, 3, 416, 416]") && text.contains("[batch, 3, 320, 320]"), "{text}");
 
     let mut wrong_decoder = manifest_416();
     wrong_decoder.output.decoder = OutputDecoder::Yolov8;
-    let text = LoadedModel::load(wrong_decoder, &models, None).err().unwrap().to_string();
+    let text = causes(&LoadedModel::load(wrong_decoder, &models, None).err().unwrap());
     assert!(text.contains("does not fit decoder Yolov8 with 80 classes"), "{text}");
 
     let mut wrong_classes = manifest_416();
     wrong_classes.classes.pop();
-    let text = LoadedModel::load(wrong_classes, &models, None).err().unwrap().to_string();
+    let text = causes(&LoadedModel::load(wrong_classes, &models, None).err().unwrap());
     assert!(text.contains("79 classes"), "{text}");
 
     let mut wrong_input = manifest_416();
     wrong_input.input.name = "input".into();
-    let text = LoadedModel::load(wrong_input, &models, None).err().unwrap().to_string();
+    let text = causes(&LoadedModel::load(wrong_input, &models, None).err().unwrap());
     assert!(text.contains("no input named `input`"), "{text}");
+}
+
+/// The error and its sources, as the binary prints them.
+fn causes(e: &dyn std::error::Error) -> String {
+    std::iter::successors(Some(e), |e| e.source()).map(ToString::to_string).collect::<Vec<_>>().join(": ")
 }

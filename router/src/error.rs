@@ -2,14 +2,48 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum RouterError {
-    #[error("Kafka brokers {brokers}: not reachable within {timeout_ms} ms: {reason}")]
-    BrokerUnreachable { brokers: String, timeout_ms: u128, reason: String },
+    #[error("Kafka brokers {brokers}: not reachable within {timeout_ms} ms")]
+    BrokerUnreachable {
+        brokers: String,
+        timeout_ms: u64,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+
+    #[error("Kafka brokers {brokers}: the cluster reported no brokers")]
+    NoBrokers { brokers: String },
 
     #[error("Kafka topic `{topic}` does not exist on {brokers} (create it first; streetwatch never creates topics)")]
     TopicMissing { topic: String, brokers: String },
 
+    /// A setting that cannot work, found before any client is made.
     #[error("Kafka client settings: {reason}")]
     ClientConfig { reason: String },
+
+    /// A Kafka client call failed: what was being done, librdkafka's error as the source.
+    #[error("Kafka: {what}")]
+    Kafka {
+        what: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+
+    #[error("Kafka: cannot create topic `{topic}`")]
+    TopicCreate {
+        topic: String,
+        #[source]
+        source: rdkafka::types::RDKafkaErrorCode,
+    },
+
+    #[error("Kafka: `{topic}` {what}")]
+    Topic { topic: String, what: String },
+
+    #[error("cannot start the {name} thread")]
+    Thread {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// A file of the outbox, the dead letters or the local log: what was being done,
     /// with the operating system's error as the source.

@@ -96,9 +96,7 @@ impl Router {
                 }
             };
             workers.push(
-                spawned.map_err(|e| RouterError::ClientConfig {
-                    reason: format!("cannot start a delivery thread: {e}"),
-                })?,
+                spawned.map_err(|source| RouterError::Thread { name: format!("delivery for `{}`", d.name), source })?,
             );
         }
         let router = Self {

@@ -5,6 +5,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Why a small disk could not be mounted.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error("{path}: cannot make the mount point")]
+    MountPoint { path: PathBuf, source: std::io::Error },
+    #[error("cannot run mount")]
+    Run(#[source] std::io::Error),
+    #[error("mount refused: {0}")]
+    Refused(String),
+}
+
 /// A tmpfs of `size` (`mount -o size=`), unmounted when dropped.
 pub struct SmallDisk {
     pub path: PathBuf,
@@ -13,16 +24,16 @@ pub struct SmallDisk {
 impl SmallDisk {
     /// Mounts it on `<parent>/disk` (made here), or says why not (mounting needs root
     /// or CAP_SYS_ADMIN): the caller skips, saying so.
-    pub fn mount(parent: &Path, size: &str) -> Result<Self, String> {
+    pub fn mount(parent: &Path, size: &str) -> Result<Self, MountError> {
         let path = parent.join("disk");
-        std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::create_dir_all(&path).map_err(|source| MountError::MountPoint { path: path.clone(), source })?;
         let out = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
             .arg(&path)
             .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
+            .map_err(MountError::Run)?;
         if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+            return Err(MountError::Refused(String::from_utf8_lossy(&out.stderr).trim().to_string()));
         }
         Ok(Self { path })
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::error::ManifestError;
 use crate::DetectorError;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -84,34 +85,34 @@ fn one3() -> [f32; 3] {
 impl ModelManifest {
     /// Reads and checks a manifest file.
     pub fn load(path: &Path) -> Result<Self, DetectorError> {
-        let err = |reason: String| DetectorError::Manifest { path: path.to_path_buf(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let manifest: ModelManifest = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let err = |source: ManifestError| DetectorError::Manifest { path: path.to_path_buf(), source };
+        let text = std::fs::read_to_string(path).map_err(|e| err(ManifestError::Read(e)))?;
+        let manifest: ModelManifest = toml::from_str(&text).map_err(|e| err(ManifestError::Parse(e)))?;
         manifest.check().map_err(err)?;
         Ok(manifest)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ManifestError> {
         let mut problems = Vec::new();
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-            problems.push("sha256: must be 64 lower-case hex digits".to_string());
+            problems.push("sha256: must be 64 lower-case hex digits");
         }
         if self.input.width == 0 || self.input.height == 0 {
-            problems.push("input: width and height must be positive".to_string());
+            problems.push("input: width and height must be positive");
         }
         if self.input.std.contains(&0.0) {
-            problems.push("input.std: must not contain 0".to_string());
+            problems.push("input.std: must not contain 0");
         }
         if self.classes.is_empty() {
-            problems.push("classes: must not be empty".to_string());
+            problems.push("classes: must not be empty");
         }
         if self.file.contains('/') || self.file.contains("..") {
-            problems.push("file: must be a plain file name inside the model cache".to_string());
+            problems.push("file: must be a plain file name inside the model cache");
         }
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(problems.join("; "))
+            Err(ManifestError::Invalid(problems))
         }
     }
 
@@ -166,10 +167,13 @@ decoder = "yolo_decoded"
     #[test]
     fn bad_manifest_names_file_and_problem() {
         let f = write(&GOOD.replace("0000000000000000000000000000000000000000000000000000000000000000", "abc"));
-        let e = ModelManifest::load(f.path()).unwrap_err().to_string();
-        assert!(e.contains(&f.path().display().to_string()), "{e}");
-        assert!(e.contains("sha256: must be 64"), "{e}");
+        let e = ModelManifest::load(f.path()).unwrap_err();
+        assert!(e.to_string().contains(&f.path().display().to_string()), "{e}");
+        let DetectorError::Manifest { source: ManifestError::Invalid(problems), .. } = &e else { panic!("{e:?}") };
+        assert!(problems.iter().any(|p| p.contains("sha256: must be 64")), "{problems:?}");
         let f = write(&GOOD.replace("decoder = \"yolo_decoded\"", "decoder = \"ssd\""));
-        assert!(ModelManifest::load(f.path()).unwrap_err().to_string().contains("unknown variant `ssd`"));
+        let e = ModelManifest::load(f.path()).unwrap_err();
+        let DetectorError::Manifest { source: ManifestError::Parse(why), .. } = &e else { panic!("{e:?}") };
+        assert!(why.to_string().contains("unknown variant `ssd`"), "{why}");
     }
 }

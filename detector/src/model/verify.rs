@@ -8,6 +8,7 @@ use ort::session::Session;
 use ort::value::ValueType;
 use sha2::{Digest, Sha256};
 
+use crate::error::SignatureMismatch;
 use crate::{runtime::OnnxRuntime, DetectorError, ModelManifest, OutputDecoder};
 
 /// A model file whose bytes matched the manifest.
@@ -46,47 +47,45 @@ pub fn verify_model_file(manifest: &ModelManifest, model_dir: &Path) -> Result<V
 
 /// Opens the model in ONNX Runtime and checks its input and output against the manifest.
 pub fn check_model_io(runtime: &OnnxRuntime, manifest: &ModelManifest, path: &Path) -> Result<(), DetectorError> {
-    let load_err = |reason: String| DetectorError::ModelLoad { path: path.to_path_buf(), reason };
-    let session = Session::builder(&runtime.environment)
-        .map_err(|e| load_err(e.to_string()))?
-        .with_intra_threads(1)
-        .map_err(|e| load_err(e.to_string()))?
-        .commit_from_file(path)
-        .map_err(|e| load_err(e.to_string()))?;
+    let open = || -> Result<Session, ort::Error> {
+        Session::builder(&runtime.environment)?.with_intra_threads(1)?.commit_from_file(path)
+    };
+    let session = open().map_err(|source| DetectorError::ModelLoad { path: path.to_path_buf(), source })?;
     check_session_io(&session, manifest)
-        .map_err(|reason| DetectorError::ModelMismatch { path: path.to_path_buf(), reason })
+        .map_err(|source| DetectorError::ModelMismatch { path: path.to_path_buf(), source })
 }
 
-fn tensor_shape<'a>(ty: &'a ValueType, what: &str) -> Result<&'a [i64], String> {
-    ty.tensor_shape().map(|s| &**s).ok_or_else(|| format!("{what} is not a tensor"))
+fn tensor_shape<'a>(ty: &'a ValueType, what: &'static str) -> Result<&'a [i64], SignatureMismatch> {
+    ty.tensor_shape().map(|s| &**s).ok_or(SignatureMismatch::NotTensor(what))
 }
 
 /// Compares a loaded session's signature with the manifest. Dynamic dimensions
 /// (-1) match anything.
-pub fn check_session_io(session: &Session, manifest: &ModelManifest) -> Result<(), String> {
+pub fn check_session_io(session: &Session, manifest: &ModelManifest) -> Result<(), SignatureMismatch> {
     let dim_ok = |actual: i64, expected: i64| actual < 0 || actual == expected;
     let input = session
         .inputs()
         .iter()
         .find(|i| i.name() == manifest.input.name)
-        .ok_or_else(|| format!("no input named `{}`", manifest.input.name))?;
+        .ok_or_else(|| SignatureMismatch::NoInput(manifest.input.name.clone()))?;
     let shape = tensor_shape(input.dtype(), "input")?;
     let (w, h) = (i64::from(manifest.input.width), i64::from(manifest.input.height));
     if shape.len() != 4 || !dim_ok(shape[1], 3) || !dim_ok(shape[2], h) || !dim_ok(shape[3], w) {
-        return Err(format!("input `{}` has shape {shape:?}, the manifest expects [batch, 3, {h}, {w}]", input.name()));
+        return Err(SignatureMismatch::InputShape {
+            name: input.name().to_string(),
+            shape: shape.to_vec(),
+            width: manifest.input.width,
+            height: manifest.input.height,
+        });
     }
     if manifest.input.dynamic_batch && shape[0] >= 0 {
-        return Err(format!(
-            "input `{}` has a fixed batch of {}, the manifest says dynamic_batch",
-            input.name(),
-            shape[0]
-        ));
+        return Err(SignatureMismatch::FixedBatch { name: input.name().to_string(), batch: shape[0] });
     }
     let output = session
         .outputs()
         .iter()
         .find(|o| o.name() == manifest.output.name)
-        .ok_or_else(|| format!("no output named `{}`", manifest.output.name))?;
+        .ok_or_else(|| SignatureMismatch::NoOutput(manifest.output.name.clone()))?;
     let shape = tensor_shape(output.dtype(), "output")?;
     let classes = manifest.classes.len() as i64;
     let ok = match manifest.output.decoder {
@@ -94,11 +93,12 @@ pub fn check_session_io(session: &Session, manifest: &ModelManifest) -> Result<(
         OutputDecoder::Yolov8 => shape.len() == 3 && dim_ok(shape[1], 4 + classes),
     };
     if !ok {
-        return Err(format!(
-            "output `{}` has shape {shape:?}, which does not fit decoder {:?} with {classes} classes",
-            output.name(),
-            manifest.output.decoder
-        ));
+        return Err(SignatureMismatch::OutputShape {
+            name: output.name().to_string(),
+            shape: shape.to_vec(),
+            decoder: manifest.output.decoder,
+            classes: manifest.classes.len(),
+        });
     }
     Ok(())
 }

@@ -14,7 +14,8 @@ use crate::geometry::boxes::BoxXyxy;
 use crate::OutputDecoder;
 
 /// Why an output tensor cannot be read with the configured decoder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct DecodeError(pub String);
 
 /// Per-class score thresholds, indexed by class id.

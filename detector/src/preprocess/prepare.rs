@@ -12,13 +12,12 @@ use crate::image::ImageRef;
 use crate::model::manifest::{ColorOrder, ModelInput};
 
 /// Why a frame could not be turned into model input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreprocessError(pub String);
-
-impl From<opencv::Error> for PreprocessError {
-    fn from(e: opencv::Error) -> Self {
-        Self(format!("OpenCV: {e}"))
-    }
+#[derive(Debug, thiserror::Error)]
+pub enum PreprocessError {
+    #[error("OpenCV")]
+    OpenCv(#[from] opencv::Error),
+    #[error("tensor slice of {got} floats, need {need}")]
+    TensorSlice { got: usize, need: usize },
 }
 
 /// Letterboxes frames into one model input size and writes planar tensors.
@@ -87,7 +86,7 @@ impl Preprocessor {
         out: &mut [f32],
     ) -> Result<Letterbox, PreprocessError> {
         if out.len() != self.tensor_len() {
-            return Err(PreprocessError(format!("tensor slice of {} floats, need {}", out.len(), self.tensor_len())));
+            return Err(PreprocessError::TensorSlice { got: out.len(), need: self.tensor_len() });
         }
         let lb = Letterbox::fit(image.width(), image.height(), self.width, self.height);
         if self.painted_for.map(|p| (p.resized_width, p.resized_height)) != Some((lb.resized_width, lb.resized_height))

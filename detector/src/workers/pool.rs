@@ -9,7 +9,8 @@ use super::feed::{AnalysableFrame, FrameFeed};
 use super::metrics;
 use super::scheduler::FairScheduler;
 use crate::detection::Detection;
-use crate::engine::{DetectError, Engine, EngineInput, StageTimings};
+use crate::engine::{Engine, EngineInput, StageTimings};
+use crate::error::ProviderFallback;
 use crate::model::loaded::LoadedModel;
 use crate::postprocess::PostprocessSettings;
 use crate::preprocess::privacy_mask::PrivacyMask;
@@ -51,7 +52,7 @@ pub struct InferencePool {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     /// Why a requested execution provider is not in use, if it is not.
-    pub fallback_note: Option<String>,
+    pub fallback: Option<ProviderFallback>,
 }
 
 impl InferencePool {
@@ -66,11 +67,11 @@ impl InferencePool {
         // OpenCV's own thread pool would compete with the workers: they are the parallelism.
         let _ = opencv::core::set_num_threads(1);
         let mut engines = Vec::new();
-        let mut fallback_note = None;
+        let mut fallback = None;
         for _ in 0..settings.workers.max(1) {
             let (engine, note) =
                 Engine::open(model, &settings.session, settings.postprocess.clone(), settings.max_batch)?;
-            fallback_note = fallback_note.or(note);
+            fallback = fallback.or(note);
             engines.push(engine);
         }
         let scheduler = Arc::new(FairScheduler::new(feed));
@@ -84,12 +85,12 @@ impl InferencePool {
                 Ok(t) => threads.push(t),
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);
-                    return Err(DetectorError::Worker { reason: format!("cannot start inference thread: {e}") });
+                    return Err(DetectorError::Worker { index: i, source: e });
                 }
             }
         }
         metrics::set_workers(threads.len());
-        Ok(Self { stop, threads, fallback_note })
+        Ok(Self { stop, threads, fallback })
     }
 
     /// Stops the workers after their current batch and waits for them.
@@ -181,15 +182,11 @@ impl<F: FrameFeed, S: DetectionSink<F::Frame>> Worker<F, S> {
                 }
             }
             Err(e) => {
-                let stage = match e {
-                    DetectError::Preprocess(_) => "preprocess",
-                    DetectError::Inference(_) => "inference",
-                    DetectError::Output(_) => "output",
-                };
                 for (camera, _) in &usable {
                     let id = feed.camera_id(*camera);
-                    tracing::warn!(camera = %id, "frame not analysed: {e}");
-                    metrics::record_error(&id, stage);
+                    // As an error field, the log line carries its causes too.
+                    tracing::warn!(camera = %id, error = &e as &dyn std::error::Error, "frame not analysed");
+                    metrics::record_error(&id, e.stage());
                 }
             }
         }

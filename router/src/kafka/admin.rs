@@ -37,7 +37,7 @@ async fn create(
     timeout: Duration,
 ) -> Result<(), RouterError> {
     let admin: AdminClient<DefaultClientContext> =
-        conn.client_config().create().map_err(|e| RouterError::ClientConfig { reason: e.to_string() })?;
+        conn.client_config().create().map_err(|source| RouterError::Kafka { what: "admin client".into(), source })?;
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|t| config.iter().fold(NewTopic::new(t, partitions, TopicReplication::Fixed(1)), |n, (k, v)| n.set(k, v)))
@@ -46,14 +46,12 @@ async fn create(
     let results = admin
         .create_topics(&new, &options)
         .await
-        .map_err(|e| RouterError::ClientConfig { reason: format!("cannot create topics: {e}") })?;
+        .map_err(|source| RouterError::Kafka { what: "cannot create topics".into(), source })?;
     for r in results {
         match r {
             Ok(_) => {}
             Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => {
-                return Err(RouterError::ClientConfig { reason: format!("cannot create topic `{topic}`: {code}") })
-            }
+            Err((topic, code)) => return Err(RouterError::TopicCreate { topic, source: code }),
         }
     }
     Ok(())

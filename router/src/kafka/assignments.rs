@@ -29,7 +29,7 @@ use super::member_thread::MemberThread;
 use crate::{KafkaConnection, RouterError};
 
 fn err(what: &str) -> impl Fn(rdkafka::error::KafkaError) -> RouterError + '_ {
-    move |e| RouterError::ClientConfig { reason: format!("{what}: {e}") }
+    move |source| RouterError::Kafka { what: what.to_string(), source }
 }
 
 /// Every camera in the topic: the latest value per key (tombstones drop the key).
@@ -66,8 +66,9 @@ pub fn read_all(
     let deadline = Instant::now() + timeout;
     while !ends.is_empty() {
         if Instant::now() > deadline {
-            return Err(RouterError::ClientConfig {
-                reason: format!("reading `{topic}` did not finish within {timeout:?}"),
+            return Err(RouterError::Topic {
+                topic: topic.to_string(),
+                what: format!("could not be read to its end within {timeout:?}"),
             });
         }
         let Some(m) = consumer.poll(Duration::from_millis(100)) else { continue };

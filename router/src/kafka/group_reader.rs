@@ -129,7 +129,7 @@ impl GroupReader {
         settings: &GroupReaderSettings,
         handler: Arc<dyn RecordHandler>,
     ) -> Result<Self, RouterError> {
-        let fail = |e: rdkafka::error::KafkaError| RouterError::ClientConfig { reason: format!("topic reader: {e}") };
+        let fail = |source| RouterError::Kafka { what: format!("reader of group `{}`", settings.group_id), source };
         let session_ms = settings.session_timeout.as_millis().max(1000);
         let consumer: BaseConsumer<ReaderContext> = conn
             .client_config()

@@ -21,7 +21,7 @@ impl MemberThread {
         let thread = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || body(&flag))
-            .map_err(|e| RouterError::ClientConfig { reason: format!("{name} thread: {e}") })?;
+            .map_err(|source| RouterError::Thread { name: name.to_string(), source })?;
         Ok(Self { stop, thread: Some(thread) })
     }
 

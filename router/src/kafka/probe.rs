@@ -25,15 +25,15 @@ pub fn probe_brokers(
     let mut cfg = conn.client_config();
     // librdkafka keeps retrying in the background; make sure the probe does not linger.
     cfg.set("socket.timeout.ms", timeout.as_millis().max(10).to_string());
-    let consumer: BaseConsumer = cfg.create().map_err(|e| RouterError::ClientConfig { reason: e.to_string() })?;
-    let unreachable = |reason: String| RouterError::BrokerUnreachable {
+    let consumer: BaseConsumer =
+        cfg.create().map_err(|source| RouterError::Kafka { what: "probe client".into(), source })?;
+    let metadata = consumer.fetch_metadata(None, timeout).map_err(|source| RouterError::BrokerUnreachable {
         brokers: conn.bootstrap_servers.clone(),
-        timeout_ms: timeout.as_millis(),
-        reason,
-    };
-    let metadata = consumer.fetch_metadata(None, timeout).map_err(|e| unreachable(e.to_string()))?;
+        timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        source,
+    })?;
     if metadata.brokers().is_empty() {
-        return Err(unreachable("the cluster reported no brokers".into()));
+        return Err(RouterError::NoBrokers { brokers: conn.bootstrap_servers.clone() });
     }
     for topic in topics {
         let found = metadata.topics().iter().any(|t| t.name() == topic && t.error().is_none());

@@ -114,7 +114,8 @@ impl KafkaSink {
             .set("linger.ms", self.tuning.linger_ms.to_string())
             .set("message.timeout.ms", self.tuning.message_timeout.as_millis().to_string())
             .set("queue.buffering.max.messages", (self.tuning.window * 2).max(1000).to_string());
-        cfg.create_with_context(Reports(tx)).map_err(|e| RouterError::ClientConfig { reason: e.to_string() })
+        cfg.create_with_context(Reports(tx))
+            .map_err(|source| RouterError::Kafka { what: format!("producer for `{}`", self.topic), source })
     }
 
     pub(crate) fn run(self, shared: &SharedOutbox) {

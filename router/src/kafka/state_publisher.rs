@@ -30,7 +30,7 @@ impl StatePublisher {
             .set("linger.ms", "20")
             .set("message.timeout.ms", message_timeout.as_millis().max(5000).to_string())
             .create()
-            .map_err(|e| RouterError::ClientConfig { reason: format!("state publisher for `{topic}`: {e}") })?;
+            .map_err(|source| RouterError::Kafka { what: format!("state publisher for `{topic}`"), source })?;
         Ok(Self { topic: topic.to_string(), producer })
     }
 

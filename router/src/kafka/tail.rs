@@ -44,7 +44,7 @@ impl TopicTail {
     }
 
     fn start_at(conn: &KafkaConnection, topic: &str, timeout: Duration, from: Offset) -> Result<Self, RouterError> {
-        let fail = |e: rdkafka::error::KafkaError| RouterError::ClientConfig { reason: format!("topic tail: {e}") };
+        let fail = |source| RouterError::Kafka { what: format!("tail of `{topic}`"), source };
         let consumer: BaseConsumer = conn
             .client_config()
             .set("group.id", "streetwatch-tail")
@@ -57,7 +57,7 @@ impl TopicTail {
         let metadata = consumer.fetch_metadata(Some(topic), timeout).map_err(fail)?;
         let partitions = metadata.topics().first().map_or(0, |t| t.partitions().len());
         if partitions == 0 {
-            return Err(RouterError::ClientConfig { reason: format!("topic tail: topic `{topic}` has no partitions") });
+            return Err(RouterError::Topic { topic: topic.to_string(), what: "has no partitions".into() });
         }
         let mut list = TopicPartitionList::new();
         for p in 0..partitions as i32 {
@@ -81,7 +81,7 @@ impl TopicTail {
                     }
                 }
             })
-            .map_err(|e| RouterError::ClientConfig { reason: format!("topic tail: {e}") })?;
+            .map_err(|source| RouterError::Thread { name: "topic-tail".into(), source })?;
         Ok(Self { stop, read, thread: Some(thread) })
     }
 

@@ -289,18 +289,16 @@ fn model_manifest(args: &BenchArgs) -> PathBuf {
 
 /// The model alone (ONNX Runtime, same threads as the pipeline), on a frame of the footage.
 fn model_only_rate(args: &BenchArgs) -> anyhow::Result<f64> {
-    let model = detector::model::loaded::LoadedModel::from_manifest_file(&model_manifest(args), &args.model_dir, None)
-        .map_err(|e| anyhow!("{e}"))?;
+    let model = detector::model::loaded::LoadedModel::from_manifest_file(&model_manifest(args), &args.model_dir, None)?;
     // A frame of the same footage, at the cameras' size.
-    let still = detector::bench::load_still(&args.image, Some((1920, 1080))).map_err(|e| anyhow!("{e}"))?;
-    detector::bench::ort_own_throughput(
+    let still = detector::bench::load_still(&args.image, Some((1920, 1080)))?;
+    Ok(detector::bench::ort_own_throughput(
         &model,
         args.inference_threads,
         args.intra_op_threads,
         &still,
         Duration::from_secs(args.model_secs),
-    )
-    .map_err(|e| anyhow!("{e}"))
+    )?)
 }
 
 async fn bench_inner(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
@@ -311,7 +309,7 @@ async fn bench_inner(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         bail!("footage {} not found (run deploy/setup.sh)", args.footage.display());
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let broker = LocalBroker::start(&args.tansu, port).map_err(anyhow::Error::msg)?;
+    let broker = LocalBroker::start(&args.tansu, port)?;
     let bootstrap = broker.bootstrap();
     router::kafka::admin::create_topics(&KafkaConnection::new(&bootstrap), &[TOPIC], 4, Duration::from_secs(10))
         .await?;

@@ -187,7 +187,7 @@ impl Observations {
 
 fn measure(args: &BenchRebalanceArgs, protocol: &str, urls: &[String], model: &Path) -> anyhow::Result<Outcome> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let broker = LocalBroker::start(&args.tansu, port).map_err(anyhow::Error::msg)?;
+    let broker = LocalBroker::start(&args.tansu, port)?;
     let conn = KafkaConnection::new(broker.bootstrap());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {

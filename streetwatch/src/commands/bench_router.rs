@@ -166,7 +166,7 @@ async fn run(args: &BenchRouterArgs) -> anyhow::Result<()> {
         Some(b) => (None, b.clone()),
         None => {
             let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-            let broker = LocalBroker::start(&args.tansu, port).map_err(anyhow::Error::msg)?;
+            let broker = LocalBroker::start(&args.tansu, port)?;
             let addr = broker.bootstrap();
             (Some(broker), addr)
         }

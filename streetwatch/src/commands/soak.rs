@@ -326,7 +326,7 @@ impl Rig {
             Fault::CameraStalled => self.cameras.command(&format!("resume /cam{}", 1 + turn % self.cameras.urls.len())),
             Fault::CameraServerKilled => self.cameras.command("restart"),
             Fault::BrokerStopped => {
-                self.broker = LocalBroker::start(&self.tansu, self.broker.port).map_err(anyhow::Error::msg)?;
+                self.broker = LocalBroker::start(&self.tansu, self.broker.port)?;
                 let conn = KafkaConnection::new(self.broker.bootstrap());
                 // The producer's metadata request may have created it already.
                 if let Err(e) = router::kafka::admin::create_topics(&conn, &[TOPIC], 4, Duration::from_secs(10)).await {
@@ -372,7 +372,7 @@ async fn soak_inner(args: &SoakArgs) -> anyhow::Result<Summary> {
         None => temp.path().to_path_buf(),
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let broker = LocalBroker::start(&args.tansu, port).map_err(anyhow::Error::msg)?;
+    let broker = LocalBroker::start(&args.tansu, port)?;
     let bootstrap = broker.bootstrap();
     router::kafka::admin::create_topics(&KafkaConnection::new(&bootstrap), &[TOPIC], 4, Duration::from_secs(10))
         .await?;

@@ -50,7 +50,7 @@ pub async fn validate(args: &ValidateArgs) -> i32 {
             Some(v)
         }
         Err(e) => {
-            println!("model: FAILED: {e}");
+            println!("model: FAILED: {:#}", anyhow::Error::new(e));
             failures += 1;
             None
         }
@@ -62,7 +62,7 @@ pub async fn validate(args: &ValidateArgs) -> i32 {
             Some(rt)
         }
         Ok(Err(e)) => {
-            println!("ONNX Runtime: FAILED: {e}");
+            println!("ONNX Runtime: FAILED: {:#}", anyhow::Error::new(e));
             failures += 1;
             None
         }
@@ -81,9 +81,11 @@ pub async fn validate(args: &ValidateArgs) -> i32 {
             let checked = tokio::task::spawn_blocking(move || open_session(&rt, &path, &options)).await;
             match checked {
                 Ok(Ok((_, None))) => println!("execution provider {name}: ok"),
-                Ok(Ok((_, Some(note)))) => println!("execution provider {name}: warning: {note}"),
+                Ok(Ok((_, Some(note)))) => {
+                    println!("execution provider {name}: warning: {:#}", anyhow::Error::new(note))
+                }
                 Ok(Err(e)) => {
-                    println!("execution provider {name}: FAILED: {e}");
+                    println!("execution provider {name}: FAILED: {:#}", anyhow::Error::new(e));
                     failures += 1;
                 }
                 Err(e) => {
@@ -95,7 +97,7 @@ pub async fn validate(args: &ValidateArgs) -> i32 {
         match tokio::task::spawn_blocking(move || check_model_io(&rt, &manifest, &path)).await {
             Ok(Ok(())) => println!("model inputs and outputs: ok (match the manifest)"),
             Ok(Err(e)) => {
-                println!("model inputs and outputs: FAILED: {e}");
+                println!("model inputs and outputs: FAILED: {:#}", anyhow::Error::new(e));
                 failures += 1;
             }
             Err(e) => {
@@ -109,7 +111,7 @@ pub async fn validate(args: &ValidateArgs) -> i32 {
         match console::users::Users::load(users) {
             Ok(u) => println!("console accounts: ok ({} account{} in {})", u.len(), plural(u.len()), users.display()),
             Err(e) => {
-                println!("console accounts: FAILED: {e}");
+                println!("console accounts: FAILED: {:#}", anyhow::Error::new(e));
                 failures += 1;
             }
         }
@@ -130,7 +132,7 @@ pub async fn validate(args: &ValidateArgs) -> i32 {
                         report.elapsed.as_millis()
                     ),
                     Ok(Err(e)) => {
-                        println!("Kafka: FAILED: {e}");
+                        println!("Kafka: FAILED: {:#}", anyhow::Error::new(e));
                         failures += 1;
                     }
                     Err(e) => {

@@ -169,9 +169,9 @@ pub fn start_detection<S: DetectionSink<IngestFrame>>(
 ) -> Result<InferencePool, detector::DetectorError> {
     detector::workers::metrics::describe();
     let settings = pool_settings(config);
-    let pool = InferencePool::start(model, feed, sink, settings)?;
-    if let Some(note) = &pool.fallback_note {
-        tracing::warn!("detector: {note}");
+    let mut pool = InferencePool::start(model, feed, sink, settings)?;
+    if let Some(fallback) = pool.fallback.take() {
+        tracing::warn!("detector: {:#}", anyhow::Error::new(fallback));
     }
     Ok(pool)
 }
