@@ -39,6 +39,9 @@ pub enum DetectorError {
     #[error("detector: cannot start inference thread {index}")]
     Worker { index: usize, source: std::io::Error },
 
+    #[error("detector: cannot start the evidence worker")]
+    EvidenceWorker { source: std::io::Error },
+
     #[error("ONNX Runtime library {path}: cannot load it")]
     RuntimeLoad { path: PathBuf, source: ort::LoadDynamicError },
 

@@ -4,7 +4,10 @@
 //! Frames come in through the [`workers::feed::FrameFeed`] trait (the binary wires
 //! ingest's slots to it), go through letterbox and privacy masks ([`preprocess`]),
 //! one `Session::run` per batch ([`engine`]), decoding and NMS ([`postprocess`]), and
-//! leave as [`Detection`]s through a [`workers::pool::DetectionSink`].
+//! leave as [`Detection`]s through a [`workers::pool::DetectionSink`]. The
+//! [`incident_stage`] is that sink in the pipeline: each camera's analysis, evidence
+//! rendered on a worker of its own, incident events out through an
+//! [`incident_stage::IncidentOutput`].
 
 pub mod analysis;
 pub mod bench;
@@ -14,6 +17,7 @@ pub mod error;
 pub mod evidence;
 pub mod geometry;
 pub mod image;
+pub mod incident_stage;
 pub mod incidents;
 pub mod model;
 pub mod postprocess;

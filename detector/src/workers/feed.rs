@@ -30,6 +30,16 @@ pub trait FrameFeed: Send + Sync + 'static {
 
 pub trait AnalysableFrame: Send + 'static {
     fn image(&self) -> Result<ImageRef<'_>, ImageError>;
-    /// When the frame was put up for analysis: queue wait is measured from here.
+    /// When the frame was put up for analysis: queue wait is measured from here, and
+    /// a live camera's analysis counts the frame as taken then.
     fn ready_at(&self) -> SystemTime;
+    /// The stream's presentation time, if it has one (a file played fast is analysed
+    /// in its own time).
+    fn pts(&self) -> Option<Duration> {
+        None
+    }
+    /// The camera's frame number (log lines).
+    fn sequence(&self) -> u64 {
+        0
+    }
 }

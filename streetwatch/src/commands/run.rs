@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use detector::incident_stage::evidence_worker::WhenFull;
+use detector::incident_stage::{IncidentStage, StageSettings};
 use ingest::Doorbell;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -15,11 +17,12 @@ use crate::exit_code;
 use crate::shutdown::watch_signals;
 use crate::telemetry::http::{install_metrics_recorder, serve, Readiness};
 use crate::telemetry::metrics_catalog;
+use crate::wiring::analysis::camera_setup;
 use crate::wiring::camera_set::{CameraSet, CameraSetParts};
 use crate::wiring::cameras::prepare_cameras;
 use crate::wiring::console::{open_console, serve_console, ConsoleCameras, ConsoleDelivery, RouterReviews};
 use crate::wiring::detection::{load_model, start_detection, IngestFeed};
-use crate::wiring::incidents_out::{self, IncidentSink, SinkOptions};
+use crate::wiring::incident_publisher::{self, IncidentPublisher, Incidents, PublisherOptions};
 use crate::wiring::router::router_settings;
 
 /// Checks that the brokers answer and `topics` exist. False when a topic is missing
@@ -122,7 +125,7 @@ fn evidence_uploader(
 
 /// Evidence retention, once at startup and then every 10 minutes, off the runtime's
 /// workers. It asks the sink which incidents are open.
-fn spawn_retention(config: &Config, sink: Arc<IncidentSink>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
+fn spawn_retention(config: &Config, sink: Arc<Incidents>, shutdown: &CancellationToken, tasks: &mut JoinSet<()>) {
     use crate::wiring::retention::{describe_metrics, sweep, RetentionPolicy};
     describe_metrics();
     let policy = RetentionPolicy {
@@ -184,7 +187,7 @@ pub struct RunOptions {
     /// Time zero of fast files' clocks (replay: fixed, so the output is the same).
     pub stream_time_base: Option<detector::timestamp::Timestamp>,
     /// Called once the pipeline runs, with the analysis sink (replay's progress).
-    pub on_started: Option<Box<dyn FnOnce(Arc<IncidentSink>) + Send>>,
+    pub on_started: Option<Box<dyn FnOnce(Arc<Incidents>) + Send>>,
     /// Write annotated videos here (replay `--annotate`).
     pub annotate_dir: Option<std::path::PathBuf>,
     /// Shut down gracefully when this is cancelled (as on SIGTERM).
@@ -232,7 +235,8 @@ pub async fn run(config: Config) -> anyhow::Result<i32> {
 pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32> {
     let metrics = install_metrics_recorder()?;
     metrics_catalog::describe_process_metrics();
-    incidents_out::describe_metrics();
+    incident_publisher::describe_metrics();
+    detector::incident_stage::describe_metrics();
     metrics_catalog::record_startup(config.cameras.len());
 
     let deadline = Duration::from_secs(config.service.shutdown_deadline_secs);
@@ -321,14 +325,27 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
             return Ok(exit_code::RUNTIME_FAILURE);
         }
     };
-    let sink_options = SinkOptions {
-        stream_time_base: options.stream_time_base,
-        clips,
-        annotate_dir: options.annotate_dir.clone(),
-        uploader,
+    let publisher_options = PublisherOptions { clips, annotate_dir: options.annotate_dir.clone(), uploader };
+    let publisher = Arc::new(IncidentPublisher::new(&config, Arc::clone(&router), publisher_options));
+    let stage_settings = StageSettings {
+        data_dir: config.data_dir.clone(),
         thumbnails: console.is_some(),
+        annotate: options.annotate_dir.is_some(),
+        // A replay (fixed stream time) waits for room, so its output does not
+        // depend on the machine's speed; live cameras never hold up inference.
+        evidence_when_full: if options.stream_time_base.is_some() { WhenFull::Wait } else { WhenFull::Drop },
+        ..StageSettings::default()
     };
-    let incidents = Arc::new(IncidentSink::new(&config, &cameras, Arc::clone(&router), sink_options));
+    let incidents: Arc<Incidents> = match IncidentStage::new(Arc::clone(&publisher), stage_settings) {
+        Ok(stage) => Arc::new(stage),
+        Err(e) => {
+            tracing::error!("cannot start the detector: {:#}", anyhow::Error::new(e));
+            return Ok(exit_code::RUNTIME_FAILURE);
+        }
+    };
+    for handle in &cameras {
+        incidents.add_camera(camera_setup(&config, handle, options.stream_time_base));
+    }
     if let Some(console) = console {
         let places = config
             .cameras
@@ -364,16 +381,18 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     let detection = match start_detection(&config, &model, Arc::clone(&feed), Arc::clone(&incidents)) {
         Ok(pool) => pool,
         Err(e) => {
-            tracing::error!("cannot start the detector: {e}");
-            return Ok(match e {
+            let code = match e {
                 detector::DetectorError::Worker { .. } => exit_code::RUNTIME_FAILURE,
                 _ => exit_code::CHECK_FAILED,
-            });
+            };
+            tracing::error!("cannot start the detector: {:#}", anyhow::Error::new(e));
+            return Ok(code);
         }
     };
     let camera_set = Arc::new(CameraSet::new(CameraSetParts {
         feed,
         sink: incidents,
+        stream_time_base: options.stream_time_base,
         status: status_out.clone(),
         doorbell: Arc::clone(&doorbell),
         events: status_events.clone(),
@@ -446,9 +465,11 @@ pub async fn run_with(config: Config, options: RunOptions) -> anyhow::Result<i32
     // Clips still waiting for their post-roll are written with what was recorded;
     // annotated videos are completed.
     tokio::task::spawn_blocking(move || {
-        incidents_at_end.finish_clips();
-        incidents_at_end.finish_annotations();
-        incidents_at_end.finish_uploads();
+        incidents_at_end.finish_evidence();
+        let publisher = incidents_at_end.output();
+        publisher.finish_clips();
+        publisher.finish_annotations();
+        publisher.finish_uploads();
     })
     .await
     .context("writing the last clips crashed")?;

@@ -1,17 +1,24 @@
 //! The config's rules, zones and tracking settings in the detector's terms (class
-//! ids instead of names), one `CameraAnalysis` per camera.
+//! ids instead of names), one `CameraAnalysis` per camera, and the camera as the
+//! detector's incident stage takes it.
 
 use std::sync::Arc;
 
 use detector::analysis::CameraAnalysis;
+use detector::incident_stage::stream_clock::{ClockSource, StreamClock};
+use detector::incident_stage::CameraSetup;
 use detector::rules::settings::{BikeClusterSettings, IncidentTiming, SidewalkParkingSettings, StreetVendingSettings};
 use detector::rules::{AppearanceCheck, RuleSettings};
+use detector::timestamp::Timestamp;
 use detector::tracking::tracker::TrackerSettings;
 use detector::zones::{Anchor, Zone, ZoneKind};
 use detector::ModelManifest;
+use ingest::{CameraHandle, Pacing, SourceKind};
 
+use super::detection::privacy_masks;
+use super::incident_publisher::{camera_ref, PublishedCamera};
 use crate::config::schema::{self, Coordinates, RulesConfig};
-use crate::config::{parse_utc_offset, parse_window, Camera};
+use crate::config::{parse_utc_offset, parse_window, Camera, Config};
 
 /// Class names to ids; names were checked against the model when the config was
 /// validated, so a miss here can only be a name the model lacks on purpose.
@@ -122,4 +129,45 @@ pub fn camera_analysis(camera: &Camera, rules: &RulesConfig, manifest: &ModelMan
         rule_settings(rules, manifest),
         tracker_settings(rules),
     )
+}
+
+/// The camera of `handle` (from its table in `config`) for the incident stage.
+/// Files played fast are analysed in their own time, counted from
+/// `stream_time_base` when given (a replay's fixed start).
+pub fn camera_setup(
+    config: &Config,
+    handle: &CameraHandle,
+    stream_time_base: Option<Timestamp>,
+) -> CameraSetup<PublishedCamera> {
+    let camera = config.cameras.iter().find(|c| *c.config.id == *handle.id);
+    let fast_file = camera.is_some_and(|c| c.url.kind() == SourceKind::File && c.config.pacing == Pacing::Fast);
+    let source = if fast_file { ClockSource::StreamTime } else { ClockSource::Wall };
+    let (analysis, offset) = match camera {
+        Some(c) => (camera_analysis(c, &config.rules, &config.model_manifest), utc_offset_minutes(c)),
+        // Every handle comes from a configured camera; an empty analysis is a safe stand-in.
+        None => (
+            CameraAnalysis::new(
+                Arc::clone(&handle.id),
+                Vec::new(),
+                0,
+                rule_settings(&config.rules, &config.model_manifest),
+                tracker_settings(&config.rules),
+            ),
+            0,
+        ),
+    };
+    CameraSetup {
+        id: Arc::clone(&handle.id),
+        analysis,
+        clock: StreamClock::starting_at(source, stream_time_base),
+        masks: privacy_masks(config, &handle.id),
+        utc_offset_minutes: offset,
+        output: PublishedCamera {
+            id: Arc::clone(&handle.id),
+            ring: Arc::clone(&handle.preroll),
+            wire: camera_ref(&handle.id, camera.map(|c| &c.config)),
+            group: camera.and_then(|c| c.config.group.clone()),
+            utc_offset_minutes: offset,
+        },
+    }
 }

@@ -17,10 +17,11 @@ use tokio::sync::{broadcast, watch, Mutex};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::analysis::camera_setup;
 use super::camera_status_out::CameraStatusOut;
 use super::cameras::camera_settings;
 use super::detection::{privacy_masks, IngestFeed};
-use super::incidents_out::IncidentSink;
+use super::incident_publisher::Incidents;
 use crate::config::{Camera, Config};
 
 struct Running {
@@ -32,7 +33,8 @@ struct Running {
 
 pub struct CameraSet {
     feed: Arc<IngestFeed>,
-    sink: Arc<IncidentSink>,
+    sink: Arc<Incidents>,
+    stream_time_base: Option<detector::timestamp::Timestamp>,
     status: Option<Arc<CameraStatusOut>>,
     doorbell: Arc<Doorbell>,
     events: broadcast::Sender<StatusEvent>,
@@ -53,7 +55,9 @@ impl Drop for TaskEnded {
 
 pub struct CameraSetParts {
     pub feed: Arc<IngestFeed>,
-    pub sink: Arc<IncidentSink>,
+    pub sink: Arc<Incidents>,
+    /// Time zero of fast files' clocks, for cameras added later (see `camera_setup`).
+    pub stream_time_base: Option<detector::timestamp::Timestamp>,
     pub status: Option<Arc<CameraStatusOut>>,
     pub doorbell: Arc<Doorbell>,
     pub events: broadcast::Sender<StatusEvent>,
@@ -62,10 +66,11 @@ pub struct CameraSetParts {
 
 impl CameraSet {
     pub fn new(parts: CameraSetParts) -> Self {
-        let CameraSetParts { feed, sink, status, doorbell, events, shutdown } = parts;
+        let CameraSetParts { feed, sink, stream_time_base, status, doorbell, events, shutdown } = parts;
         Self {
             feed,
             sink,
+            stream_time_base,
             status,
             doorbell,
             events,
@@ -106,7 +111,7 @@ impl CameraSet {
         }
         let (worker, handle) =
             CameraWorker::new(camera_settings(camera), Arc::clone(&self.doorbell), self.events.clone());
-        let index = self.sink.add_camera(config, &handle);
+        let index = self.sink.add_camera(camera_setup(config, &handle, self.stream_time_base));
         let fed = self.feed.add(handle.clone(), privacy_masks(config, &handle.id));
         debug_assert_eq!(index, fed, "the sink and the feed number cameras alike");
         if let Some(status) = &self.status {

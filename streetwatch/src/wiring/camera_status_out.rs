@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::console::unix_ms;
-use super::incidents_out::{camera_ref, IncidentSink};
+use super::incident_publisher::{camera_ref, Incidents};
 use crate::config::Config;
 
 /// What one record needs beyond the camera's status.
@@ -23,7 +23,7 @@ struct Reporter {
     heartbeat: Duration,
     /// The cameras reported on: their status, and how events name them.
     cameras: RwLock<Vec<(CameraHandle, proto::v1::CameraRef)>>,
-    sink: Weak<IncidentSink>,
+    sink: Weak<Incidents>,
 }
 
 /// The status of the cameras a pipeline runs, on Kafka; cameras come and go with
@@ -115,7 +115,7 @@ pub fn spawn(
     config: &Config,
     cameras: &[CameraHandle],
     events: &broadcast::Sender<StatusEvent>,
-    sink: Weak<IncidentSink>,
+    sink: Weak<Incidents>,
     shutdown: &CancellationToken,
     orphaned: CancellationToken,
 ) -> Option<CameraStatusOut> {

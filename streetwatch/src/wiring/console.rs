@@ -9,7 +9,7 @@ use console::health::{CameraHealth, CameraHealthSource};
 use console::{Console, ConsoleError, ConsoleSettings, ReviewPublisher};
 use ingest::CameraHandle;
 
-use super::incidents_out::IncidentSink;
+use super::incident_publisher::Incidents;
 use crate::config::Config;
 
 /// Opens the console's database and accounts when `[console]` is enabled.
@@ -111,7 +111,7 @@ pub struct ConsoleCameras {
     pub cameras: Vec<CameraHandle>,
     /// Camera id → (site, grid) from the config, for districts.
     pub places: Vec<(String, String, String)>,
-    pub sink: Weak<IncidentSink>,
+    pub sink: Weak<Incidents>,
 }
 
 /// Unix milliseconds of a system time (0 before the epoch).

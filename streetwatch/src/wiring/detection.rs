@@ -70,6 +70,12 @@ impl AnalysableFrame for IngestFrame {
     fn ready_at(&self) -> SystemTime {
         self.0.captured_at
     }
+    fn pts(&self) -> Option<Duration> {
+        self.0.pts
+    }
+    fn sequence(&self) -> u64 {
+        self.0.sequence
+    }
 }
 
 impl FrameFeed for IngestFeed {

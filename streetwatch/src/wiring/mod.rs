@@ -15,7 +15,6 @@ pub mod evidence_s3;
 pub mod evidence_upload;
 pub mod frame_drain;
 pub mod incident_proto;
-pub mod incidents_out;
+pub mod incident_publisher;
 pub mod retention;
 pub mod router;
-pub mod stream_clock;

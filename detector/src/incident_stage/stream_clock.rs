@@ -8,7 +8,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use detector::timestamp::Timestamp;
+use crate::timestamp::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockSource {
