@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+// This file imports nothing of the crate's, so any file may use its errors.
+
 /// Everything that can go wrong while preparing or running detection. Each variant
 /// names the file it is about, so the operator knows where to look; the cause is the
 /// error's source (shown by `{:#}`).
@@ -26,7 +28,7 @@ pub enum DetectorError {
     ModelLoad { path: PathBuf, source: ort::Error },
 
     #[error("model file {path}: its manifest's input cannot be prepared")]
-    Preprocess { path: PathBuf, source: crate::preprocess::prepare::PreprocessError },
+    Preprocess { path: PathBuf, source: PreprocessError },
 
     #[error("model file {path}: the {provider} execution provider is required (detector.require_execution_provider) but cannot be used")]
     ExecutionProvider { provider: &'static str, path: PathBuf, source: ProviderError },
@@ -74,8 +76,17 @@ pub enum SignatureMismatch {
     InputShape { name: String, shape: Vec<i64>, width: u32, height: u32 },
     #[error("input `{name}` has a fixed batch of {batch}, the manifest says dynamic_batch")]
     FixedBatch { name: String, batch: i64 },
-    #[error("output `{name}` has shape {shape:?}, which does not fit decoder {decoder:?} with {classes} classes")]
-    OutputShape { name: String, shape: Vec<i64>, decoder: crate::OutputDecoder, classes: usize },
+    #[error("output `{name}` has shape {shape:?}, which does not fit decoder {decoder} with {classes} classes")]
+    OutputShape { name: String, shape: Vec<i64>, decoder: String, classes: usize },
+}
+
+/// Why a frame could not be turned into model input.
+#[derive(Debug, Error)]
+pub enum PreprocessError {
+    #[error("OpenCV")]
+    OpenCv(#[from] opencv::Error),
+    #[error("tensor slice of {got} floats, need {need}")]
+    TensorSlice { got: usize, need: usize },
 }
 
 /// Why an execution provider other than the CPU cannot be used.

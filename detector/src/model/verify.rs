@@ -96,7 +96,7 @@ pub fn check_session_io(session: &Session, manifest: &ModelManifest) -> Result<(
         return Err(SignatureMismatch::OutputShape {
             name: output.name().to_string(),
             shape: shape.to_vec(),
-            decoder: manifest.output.decoder,
+            decoder: format!("{:?}", manifest.output.decoder),
             classes: manifest.classes.len(),
         });
     }

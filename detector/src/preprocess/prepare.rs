@@ -11,14 +11,7 @@ use crate::evidence::borrowed_mat::with_borrowed_mat;
 use crate::image::ImageRef;
 use crate::model::manifest::{ColorOrder, ModelInput};
 
-/// Why a frame could not be turned into model input.
-#[derive(Debug, thiserror::Error)]
-pub enum PreprocessError {
-    #[error("OpenCV")]
-    OpenCv(#[from] opencv::Error),
-    #[error("tensor slice of {got} floats, need {need}")]
-    TensorSlice { got: usize, need: usize },
-}
+pub use crate::error::PreprocessError;
 
 /// Letterboxes frames into one model input size and writes planar tensors.
 pub struct Preprocessor {
