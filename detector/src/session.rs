@@ -13,7 +13,9 @@ use ort::session::Session;
 use crate::error::{ProviderError, ProviderFallback};
 use crate::{runtime::OnnxRuntime, DetectorError};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The config names these `cpu`, `cuda`, `tensorrt` (`detector.execution_provider`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ExecutionProviderKind {
     #[default]
     Cpu,

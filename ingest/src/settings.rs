@@ -70,6 +70,8 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone)]
 pub struct CameraSettings {
     pub id: Arc<str>,
+    /// Where the camera is (the config's `site`), for log context only.
+    pub site: Option<Arc<str>>,
     pub url: CameraUrl,
     pub decode: DecodeMode,
     pub sample_fps: f64,
@@ -88,6 +90,7 @@ impl CameraSettings {
     pub fn new(id: impl Into<Arc<str>>, url: CameraUrl) -> Self {
         Self {
             id: id.into(),
+            site: None,
             url,
             decode: DecodeMode::default(),
             sample_fps: 2.0,

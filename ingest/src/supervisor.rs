@@ -15,6 +15,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::failure::{FailureKind, SourceFailure};
 use crate::frame::{Doorbell, FrameSlot};
@@ -120,7 +121,7 @@ impl CameraWorker {
         if state != CameraState::Streaming {
             event.fps = 0.0;
         }
-        tracing::info!(camera = %self.settings.id, state = state_name(state), "camera state");
+        tracing::info!(state = state_name(state), "camera state");
         metrics::state(&self.settings.id, state);
         self.status.send_replace(event.clone());
         // No receiver is fine (nobody listening yet).
@@ -132,10 +133,17 @@ impl CameraWorker {
         self.status.send_modify(|s| s.fps = fps as f32);
     }
 
-    /// Runs until `shutdown` (or until a non-looping file ends).
+    /// Runs until `shutdown` (or until a non-looping file ends), in the camera's
+    /// span (`camera{id, site}`): its log lines say which camera without a field each.
     pub async fn run(self, shutdown: CancellationToken) {
+        let site = self.settings.site.as_deref().unwrap_or("");
+        let span = tracing::info_span!("camera", id = %self.settings.id, site);
+        self.supervise(shutdown).instrument(span).await;
+    }
+
+    async fn supervise(self, shutdown: CancellationToken) {
         let camera = Arc::clone(&self.settings.id);
-        tracing::info!(camera = %camera, url = %self.settings.url, decode = ?self.settings.decode, "camera starting");
+        tracing::info!(url = %self.settings.url, decode = ?self.settings.decode, "camera starting");
         let mut backoff = Backoff::new(&self.settings.retry);
         let mut looped = false;
         loop {
@@ -172,7 +180,7 @@ impl CameraWorker {
                     let id = Arc::clone(&camera);
                     let pool = Arc::clone(crate::keyframe_decoder::KeyframeDecoderPool::global());
                     let _ = tokio::task::spawn_blocking(move || pool.wait_idle(&id, Duration::from_secs(10))).await;
-                    tracing::info!(camera = %camera, "file played to its end; camera stopped (set loop = true to repeat)");
+                    tracing::info!("file played to its end; camera stopped (set loop = true to repeat)");
                     self.set_state(CameraState::Stopped, None);
                     return;
                 }
@@ -182,7 +190,7 @@ impl CameraWorker {
                 // A file gives the same answer however often it is tried: the camera
                 // ends here, failed, with the reason (replay and `run` report it).
                 let message = format!("{}: {}", self.settings.url, failure.explained_for_file());
-                tracing::error!(camera = %camera, kind = failure.kind.as_str(), "{message}; not retried");
+                tracing::error!(kind = failure.kind.as_str(), "{message}; not retried");
                 metrics::restarted(&camera, failure.kind.as_str());
                 self.set_state(CameraState::Failed, Some(message));
                 return;
@@ -198,7 +206,7 @@ impl CameraWorker {
                 FailureKind::Stalled => (CameraState::Stalled, backoff.next_wait()),
                 _ => (CameraState::Backoff, backoff.next_wait()),
             };
-            tracing::warn!(camera = %camera, kind = failure.kind.as_str(), retry_in_ms = wait.as_millis() as u64, "{failure}");
+            tracing::warn!(kind = failure.kind.as_str(), retry_in_ms = wait.as_millis() as u64, "{failure}");
             self.set_state(state, Some(failure.message.clone()));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -267,7 +275,7 @@ impl CameraWorker {
                             return if self.settings.loop_file { Outcome::Looped } else { Outcome::Finished };
                         }
                         gst::MessageView::Warning(w) => {
-                            tracing::debug!(camera = %self.settings.id, warning = %crate::redact_credentials(&w.error().to_string()), "pipeline warning");
+                            tracing::debug!(warning = %crate::redact_credentials(&w.error().to_string()), "pipeline warning");
                         }
                         _ => {}
                     }

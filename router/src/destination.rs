@@ -7,7 +7,9 @@ use crate::encoding::Encoding;
 use crate::local_sink::EventHandler;
 
 /// What a Kafka message is keyed by, and so what stays in order within a partition.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The config names these `camera` and `incident` (a destination's `key`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MessageKey {
     /// The camera id: one camera's events in order (incident topics).
     #[default]

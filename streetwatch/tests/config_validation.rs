@@ -66,10 +66,13 @@ fn base_config_is_valid_with_documented_defaults() {
     // The console is off unless asked for (it needs accounts; there is no default password).
     assert!(c.console_listen.is_none() && !c.console.enabled);
     assert_eq!(c.console.listen, "127.0.0.1:8080");
-    assert_eq!(c.rules.sidewalk_parking.dwell_secs, 120);
-    assert_eq!(c.rules.street_vending.dwell_secs, 300);
-    assert_eq!(c.rules.bike_cluster.min_count, 5);
-    assert_eq!(c.rules.bike_cluster.dwell_secs, 180);
+    // The rules in the detector's own terms, built by validation.
+    let rules = &c.rule_settings;
+    assert_eq!(rules.sidewalk_parking.dwell_secs, 120.0);
+    assert_eq!(rules.street_vending.dwell_secs, 300.0);
+    assert_eq!(rules.bike_cluster.min_count, 5);
+    assert_eq!(rules.bike_cluster.dwell_secs, 180.0);
+    assert_eq!(c.cameras[0].utc_offset_minutes, 480);
     assert_eq!(c.model_manifest.input.width, 416);
     assert!(c.warnings.is_empty());
 }
@@ -165,7 +168,7 @@ fn credentials_come_from_the_environment() {
         "url = \"rtsp://127.0.0.1:9/ch1\"\nusername_env = \"SW_TEST_CAM_USER_SET\"\npassword_env = \"SW_TEST_CAM_PASS_SET\"",
     );
     let c = load_str(&text, &config_path()).unwrap_or_else(|e| panic!("{e}"));
-    let url = &c.cameras[0].url;
+    let url = &c.cameras[0].ingest.url;
     assert_eq!(url.credentials().unwrap().expose_password(), "s3cret-pw");
     assert!(!format!("{url} {url:?} {c:?}").contains("s3cret-pw"), "password leaked through formatting");
 }

@@ -13,6 +13,8 @@ use crate::zones::Zone;
 
 pub(crate) struct StageCamera<C> {
     pub id: Arc<str>,
+    /// `camera{id, site}`, entered around its analysis and its evidence.
+    pub span: tracing::Span,
     pub analysis: Mutex<(CameraAnalysis, StreamClock)>,
     /// Copies for the evidence worker, which must not wait for the analysis lock.
     pub masks: Vec<PrivacyMask>,
@@ -32,8 +34,9 @@ pub(crate) struct StageCamera<C> {
 
 impl<C> StageCamera<C> {
     pub fn new(setup: CameraSetup<C>) -> Self {
-        let CameraSetup { id, analysis, clock, masks, utc_offset_minutes, output } = setup;
+        let CameraSetup { id, site, analysis, clock, masks, utc_offset_minutes, output } = setup;
         Self {
+            span: tracing::info_span!("camera", id = %id, site = site.as_deref().unwrap_or("")),
             id,
             zones: analysis.zones().to_vec(),
             analysis: Mutex::new((analysis, clock)),

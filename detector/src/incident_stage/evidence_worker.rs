@@ -13,9 +13,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use metrics::counter;
-
 use super::camera::StageCamera;
+use super::events::{EvidenceDropped, SnapshotFailed};
 use super::output::IncidentOutput;
 use crate::evidence::render_snapshot;
 use crate::evidence::thumbnail::thumbnail_jpeg;
@@ -73,7 +72,9 @@ impl<F: AnalysableFrame, C: Send + Sync + 'static> EvidenceWorker<F, C> {
             WhenFull::Drop => match queue.try_send(job) {
                 Ok(()) => true,
                 Err(TrySendError::Full(job)) => {
-                    dropped(&job);
+                    let _in_camera = job.camera.span.enter();
+                    let thumbnail = job.thumbnail_at.is_some();
+                    EvidenceDropped { camera: &job.camera.id, snapshots: &job.snapshots, thumbnail }.emit();
                     false
                 }
                 Err(TrySendError::Disconnected(_)) => false,
@@ -93,27 +94,15 @@ impl<F: AnalysableFrame, C: Send + Sync + 'static> EvidenceWorker<F, C> {
     }
 }
 
-fn dropped<F, C>(job: &EvidenceJob<F, C>) {
-    let camera = job.camera.id.to_string();
-    if !job.snapshots.is_empty() {
-        counter!("streetwatch_evidence_dropped_total", "camera" => camera.clone(), "what" => "snapshot")
-            .increment(job.snapshots.len() as u64);
-        let incidents: Vec<&str> = job.snapshots.iter().map(|(e, _)| e.id.as_str()).collect();
-        tracing::warn!(camera, ?incidents, "evidence queue full: these events go out without a snapshot");
-    }
-    if job.thumbnail_at.is_some() {
-        counter!("streetwatch_evidence_dropped_total", "camera" => camera, "what" => "thumbnail").increment(1);
-    }
-}
-
 fn run<F: AnalysableFrame, O: IncidentOutput>(rx: &Receiver<EvidenceJob<F, O::Camera>>, output: &O, data_dir: &Path) {
     while let Ok(job) = rx.recv() {
         let cam = &*job.camera;
+        let _in_camera = cam.span.enter();
         let image = match job.frame.image() {
             Ok(image) => image,
             // The inference worker read the same pixels: this cannot happen.
             Err(e) => {
-                tracing::error!(camera = %cam.id, "evidence: the frame has no usable pixels: {e}");
+                tracing::error!("evidence: the frame has no usable pixels: {e}");
                 continue;
             }
         };
@@ -128,17 +117,14 @@ fn run<F: AnalysableFrame, O: IncidentOutput>(rx: &Receiver<EvidenceJob<F, O::Ca
             };
             match written {
                 Ok(()) => output.snapshot_written(&cam.output, relative, &path),
-                Err(e) => {
-                    counter!("streetwatch_incident_write_errors_total", "camera" => cam.id.to_string()).increment(1);
-                    tracing::error!(camera = %cam.id, incident = %event.id, error = &*e, "cannot write the snapshot {relative}");
-                }
+                Err(e) => SnapshotFailed { camera: &cam.id, incident: &event.id, relative, error: &*e }.emit(),
             }
         }
         if let Some(taken) = job.thumbnail_at {
             match thumbnail_jpeg(image, &cam.masks, THUMBNAIL_WIDTH, THUMBNAIL_JPEG_QUALITY) {
                 Ok(jpeg) => *cam.thumbnail.lock().unwrap_or_else(|p| p.into_inner()) = Some((taken, Arc::new(jpeg))),
                 Err(e) => {
-                    tracing::warn!(camera = %cam.id, error = &e as &dyn std::error::Error, "thumbnail not renewed")
+                    tracing::warn!(error = &e as &dyn std::error::Error, "thumbnail not renewed")
                 }
             }
         }

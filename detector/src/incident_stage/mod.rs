@@ -9,6 +9,7 @@
 //! the inference thread.
 
 mod camera;
+mod events;
 pub mod evidence_paths;
 pub mod evidence_worker;
 pub mod output;
@@ -22,6 +23,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, gauge};
+
+use events::FrameAnalysed;
 
 use camera::StageCamera;
 use evidence_worker::{EvidenceJob, EvidenceWorker, WhenFull};
@@ -187,9 +190,7 @@ impl<F: AnalysableFrame, O: IncidentOutput> IncidentStage<F, O> {
             Ok((width, height, bgr)) => {
                 self.output.annotated_frame(&cam.output, &AnnotatedFrame { width, height, bgr: &bgr, pts });
             }
-            Err(e) => {
-                tracing::error!(camera = %cam.id, error = &e as &dyn std::error::Error, "annotated frame not drawn")
-            }
+            Err(e) => tracing::error!(error = &e as &dyn std::error::Error, "annotated frame not drawn"),
         }
     }
 
@@ -220,6 +221,8 @@ impl<F: AnalysableFrame, O: IncidentOutput> DetectionSink<F> for IncidentStage<F
         let cam = self.cameras.read().unwrap_or_else(|p| p.into_inner()).get(analysed.camera).cloned().flatten();
         // A camera retired while its frame was in the detector: the frame is dropped.
         let Some(cam) = cam else { return };
+        // The analysis and the output's log lines name the camera through its span.
+        let _in_camera = cam.span.enter();
         let AnalysedFrame { frame, detections, timings, queue_wait, .. } = analysed;
         let mut guard = cam.analysis.lock().unwrap_or_else(|p| p.into_inner());
         let (analysis, clock) = &mut *guard;
@@ -237,17 +240,16 @@ impl<F: AnalysableFrame, O: IncidentOutput> DetectionSink<F> for IncidentStage<F
         if let (true, Some(image)) = (self.settings.annotate, image) {
             self.annotate(&cam, analysis, image, now, pts.unwrap_or_default());
         }
-        gauge!("streetwatch_incidents_open", "camera" => cam.id.to_string()).set(analysis.open_incidents() as f64);
-        gauge!("streetwatch_tracked_objects", "camera" => cam.id.to_string()).set(analysis.scene().len() as f64);
-        tracing::debug!(
-            camera = %cam.id,
-            sequence = frame.sequence(),
-            objects = detections.len(),
-            tracked = analysis.scene().len(),
-            inference_ms = timings.inference.as_secs_f64() * 1e3,
-            queue_wait_ms = queue_wait.as_secs_f64() * 1e3,
-            "frame analysed"
-        );
+        FrameAnalysed {
+            camera: &cam.id,
+            sequence: frame.sequence(),
+            objects: detections.len(),
+            tracked: analysis.scene().len(),
+            open_incidents: analysis.open_incidents(),
+            inference_ms: timings.inference.as_secs_f64() * 1e3,
+            queue_wait_ms: queue_wait.as_secs_f64() * 1e3,
+        }
+        .emit();
         // Evidence first (its paths go into the events), rendered by the worker.
         let has_pixels = image.is_some();
         let snapshots: Vec<(IncidentEvent, String)> = events

@@ -48,6 +48,8 @@ pub struct AnnotatedFrame<'a> {
 /// A camera as the stage analyses it.
 pub struct CameraSetup<C> {
     pub id: Arc<str>,
+    /// Where the camera is, for its log span (`camera{id, site}`).
+    pub site: Option<Arc<str>>,
     pub analysis: CameraAnalysis,
     pub clock: StreamClock,
     /// Blanked on snapshots and thumbnails as on the model's input.

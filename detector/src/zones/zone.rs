@@ -6,7 +6,9 @@ use crate::geometry::boxes::BoxXyxy;
 use crate::geometry::contains_point;
 use crate::timestamp::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a zone is. The config names these in snake_case (`no_vending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ZoneKind {
     Sidewalk,
     TactilePaving,
@@ -16,7 +18,8 @@ pub enum ZoneKind {
 }
 
 /// Which point of an object's box decides whether it is in a zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Anchor {
     /// Where a vehicle or person touches the ground: right for sidewalks.
     #[default]

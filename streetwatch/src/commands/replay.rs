@@ -95,10 +95,10 @@ fn prepare(args: &ReplayArgs) -> Result<Prepared, (i32, String)> {
         }
     };
     let mut camera = config.cameras.swap_remove(index);
-    camera.url = CameraUrl::parse(&format!("file://{}", input.display()))
+    camera.ingest.url = CameraUrl::parse(&format!("file://{}", input.display()))
         .map_err(|e| (exit_code::USAGE, format!("{}: {e}", input.display())))?;
-    camera.config.pacing = Pacing::Fast;
-    camera.config.loop_file = false;
+    camera.ingest.pacing = Pacing::Fast;
+    camera.ingest.loop_file = false;
     camera.config.enabled = true;
     config.cameras = vec![camera];
     // Only the local event log: a replay never publishes to the live platforms.
@@ -124,7 +124,7 @@ fn prepare(args: &ReplayArgs) -> Result<Prepared, (i32, String)> {
             ingest::FailureKind::Setup => exit_code::RUNTIME_FAILURE,
             _ => exit_code::INPUT_FAILED,
         };
-        (code, format!("stopped: {}: {}", config.cameras[0].url, failure.explained_for_file()))
+        (code, format!("stopped: {}: {}", config.cameras[0].ingest.url, failure.explained_for_file()))
     })?;
     Ok((config, base, duration))
 }

@@ -1,13 +1,16 @@
-//! Configuration: one TOML file, read in two stages.
+//! Configuration: one TOML file, read in three stages.
 //!
 //! 1. `parse`: TOML syntax, then each section (and each camera) deserialized on its
 //!    own with `deny_unknown_fields`, so one bad camera does not hide the errors of the
 //!    next one. Every error carries its path (`cameras[2].zones[0].polygon`).
 //! 2. `validate`: meaning (ranges, references, geometry, environment variables,
 //!    files), again collecting every error.
+//! 3. `domain`: what validate checked, in the libraries' own settings types (the
+//!    validated `Config` holds those, not strings to parse again).
 //!
 //! See docs/config.md for the reference of every key.
 
+mod domain;
 mod errors;
 mod expand;
 mod parse;
@@ -18,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use expand::expand as expand_env;
-pub use validate::{parse_utc_offset, parse_window, Camera, Config, S3Settings};
+pub use validate::{Camera, Config, S3Settings};
 
 /// Reads, parses and validates a config file, reporting every problem at once.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {

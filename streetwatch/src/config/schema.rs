@@ -1,8 +1,17 @@
 //! The config file as written: serde structs, one per section, every one with
 //! `deny_unknown_fields` and documented defaults. docs/config.md mirrors this file.
+//!
+//! One rule for enums: a value a library acts on is that library's own enum,
+//! deserialised as the config spells it (`ingest::DecodeMode`, `detector::zones::ZoneKind`,
+//! `router::MessageKey`, ...); enums defined here are the config's own vocabulary,
+//! which no library has a type for (log format, destination kinds, route filters
+//! in the wire schema's terms).
 
 use std::collections::BTreeMap;
 
+use detector::session::ExecutionProviderKind;
+use detector::zones::{Anchor, ZoneKind};
+use router::MessageKey;
 use serde::Deserialize;
 
 // The camera enums are ingest's own, so config names and behaviour cannot drift apart.
@@ -122,7 +131,7 @@ pub struct DetectorConfig {
     #[serde(default = "default_one")]
     pub intra_op_threads: u32,
     #[serde(default)]
-    pub execution_provider: ExecutionProvider,
+    pub execution_provider: ExecutionProviderKind,
     /// Fail at startup instead of silently running on CPU when the provider is unavailable.
     #[serde(default)]
     pub require_execution_provider: bool,
@@ -170,15 +179,6 @@ fn default_min_box_size_px() -> f32 {
 }
 fn default_max_box_fraction() -> f32 {
     0.95
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum ExecutionProvider {
-    #[default]
-    Cpu,
-    Cuda,
-    Tensorrt,
 }
 
 // ---------------------------------------------------------------- [rules]
@@ -457,16 +457,6 @@ fn default_entry_inertia() -> f64 {
     2.0
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ZoneKind {
-    Sidewalk,
-    TactilePaving,
-    NoVending,
-    NoBikeParking,
-    Custom,
-}
-
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Coordinates {
@@ -474,14 +464,6 @@ pub enum Coordinates {
     #[default]
     Normalized,
     Pixel,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Anchor {
-    #[default]
-    BottomCenter,
-    Center,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -571,15 +553,7 @@ pub struct DestinationConfig {
     /// What Kafka messages are keyed by (kind = "kafka"): `camera` keeps one camera's
     /// events in order, `incident` one incident's (a topic of operator decisions).
     #[serde(default)]
-    pub key: MessageKeyName,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageKeyName {
-    #[default]
-    Camera,
-    Incident,
+    pub key: MessageKey,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -7,10 +7,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use detector::geometry::check_polygon_shape;
+use detector::preprocess::privacy_mask::PrivacyMask;
+use detector::rules::RuleSettings;
+use detector::tracking::tracker::TrackerSettings;
+use detector::zones::Zone;
 use detector::ModelManifest;
-use ingest::{CameraUrl, Credentials, SourceKind};
+use ingest::{CameraSettings, CameraUrl, Credentials, SourceKind};
 use router::KafkaConnection;
 
+use super::domain::{self, parse_utc_offset, parse_window};
 use super::expand::expand;
 use super::parse::RawConfig;
 use super::schema::*;
@@ -30,7 +35,8 @@ pub struct Config {
     pub model_manifest: ModelManifest,
     pub model_dir: PathBuf,
     pub onnxruntime_library: Option<PathBuf>,
-    pub rules: RulesConfig,
+    pub rule_settings: RuleSettings,
+    pub tracker_settings: TrackerSettings,
     pub cameras: Vec<Camera>,
     pub router: RouterConfig,
     pub kafka: Option<KafkaConnection>,
@@ -48,9 +54,15 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct Camera {
+    /// The table as written: what names the camera (id, site, grid, group, GB/T
+    /// 28181 code) and whether it is enabled.
     pub config: CameraConfig,
-    /// The URL with `${VAR}` expanded and credentials from the environment applied.
-    pub url: CameraUrl,
+    /// What ingest runs, the URL with `${VAR}` expanded and credentials from the
+    /// environment applied.
+    pub ingest: CameraSettings,
+    pub zones: Vec<Zone>,
+    pub privacy_masks: Vec<PrivacyMask>,
+    pub utc_offset_minutes: i32,
 }
 
 impl Config {
@@ -198,8 +210,8 @@ pub fn validate(
             p.error(format!("{at}.id"), format!("`{}` is already the id of cameras[{first}]", cam.id));
             camera_ids.insert(&cam.id, first);
         }
-        if let Some(url) = check_camera(&mut p, cam, &at) {
-            cameras.push(Camera { config: cam.clone(), url });
+        if let Some(camera) = check_camera(&mut p, cam, &at) {
+            cameras.push(camera);
         }
     }
     let kafka = raw.router.kafka.as_ref().and_then(|k| kafka_connection(&mut p, k, base_dir));
@@ -243,6 +255,7 @@ pub fn validate(
         return Err(vec![ConfigError::new("", "internal: validation left a part unresolved")]);
     };
     let console_database = console_database.unwrap_or_else(|| data_dir.join("console").join("console.db"));
+    let rule_settings = domain::rule_settings(&raw.rules, &model.manifest);
     Ok(Config {
         file: file.to_path_buf(),
         service: raw.service,
@@ -254,7 +267,8 @@ pub fn validate(
         model_manifest: model.manifest,
         model_dir: model.model_dir,
         onnxruntime_library: model.onnxruntime_library,
-        rules: raw.rules,
+        rule_settings,
+        tracker_settings: domain::tracker_settings(&raw.rules),
         cameras,
         router: raw.router,
         kafka,
@@ -448,7 +462,7 @@ fn check_classes(p: &mut Problems, manifest: &ModelManifest, classes: &[String],
     }
 }
 
-fn check_camera(p: &mut Problems, cam: &CameraConfig, at: &str) -> Option<CameraUrl> {
+fn check_camera(p: &mut Problems, cam: &CameraConfig, at: &str) -> Option<Camera> {
     let url_path = format!("{at}.url");
     let mut url = p
         .expand(&cam.url, &url_path)
@@ -498,9 +512,11 @@ fn check_camera(p: &mut Problems, cam: &CameraConfig, at: &str) -> Option<Camera
     p.check(cam.preroll_secs <= 120, &format!("{at}.preroll_secs"), "must be at most 120");
     p.check((1..=600).contains(&cam.max_backoff_secs), &format!("{at}.max_backoff_secs"), "must be between 1 and 600");
     p.check((1..=3600).contains(&cam.auth_retry_secs), &format!("{at}.auth_retry_secs"), "must be between 1 and 3600");
-    if parse_utc_offset(&cam.utc_offset).is_none() {
+    let utc_offset_minutes = parse_utc_offset(&cam.utc_offset);
+    if utc_offset_minutes.is_none() {
         p.error(format!("{at}.utc_offset"), format!("`{}` is not an offset like +08:00", cam.utc_offset));
     }
+    let mut zones = Vec::with_capacity(cam.zones.len());
     let mut zone_ids = HashSet::new();
     for (z, zone) in cam.zones.iter().enumerate() {
         let zat = format!("{at}.zones[{z}]");
@@ -518,16 +534,28 @@ fn check_camera(p: &mut Problems, cam: &CameraConfig, at: &str) -> Option<Camera
         if zone.dwell_secs == Some(0) {
             p.error(format!("{zat}.dwell_secs"), "must be at least 1");
         }
+        let mut tolerated = Vec::with_capacity(zone.tolerated.len());
         for (w, window) in zone.tolerated.iter().enumerate() {
-            if parse_window(window).is_none() {
-                p.error(format!("{zat}.tolerated[{w}]"), format!("`{window}` is not a window like \"18:00-22:00\""));
+            match parse_window(window) {
+                Some(parsed) => tolerated.push(parsed),
+                None => {
+                    p.error(format!("{zat}.tolerated[{w}]"), format!("`{window}` is not a window like \"18:00-22:00\""))
+                }
             }
         }
+        zones.push(domain::zone(zone, tolerated));
     }
     for (m, mask) in cam.privacy_masks.iter().enumerate() {
         check_polygon(p, &mask.polygon, mask.coordinates, &format!("{at}.privacy_masks[{m}].polygon"));
     }
-    url
+    // A camera with a problem is not built (validation fails with the problem).
+    Some(Camera {
+        ingest: domain::camera_settings(cam, url?),
+        zones,
+        privacy_masks: cam.privacy_masks.iter().map(domain::privacy_mask).collect(),
+        utc_offset_minutes: utc_offset_minutes?,
+        config: cam.clone(),
+    })
 }
 
 fn check_polygon(p: &mut Problems, points: &[[f64; 2]], coords: Coordinates, path: &str) {
@@ -549,30 +577,6 @@ fn check_polygon(p: &mut Problems, points: &[[f64; 2]], coords: Coordinates, pat
             p.error(path, format!("point {i} [{x}, {y}] must be {range}"));
         }
     }
-}
-
-/// `+08:00` → minutes east of UTC.
-pub fn parse_utc_offset(s: &str) -> Option<i32> {
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':')?;
-    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
-    (h <= 14 && m < 60 && rest.len() == 5).then_some(sign * (h * 60 + m))
-}
-
-/// `18:00-22:00` → (start, end) in minutes after midnight; end may be before start (overnight).
-pub fn parse_window(s: &str) -> Option<(u32, u32)> {
-    let hm = |t: &str| -> Option<u32> {
-        let (h, m) = t.trim().split_once(':')?;
-        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-        (h < 24 && m < 60).then_some(h * 60 + m)
-    };
-    let (a, b) = s.split_once('-')?;
-    let (a, b) = (hm(a)?, hm(b)?);
-    (a != b).then_some((a, b))
 }
 
 fn kafka_connection(p: &mut Problems, k: &KafkaConfig, base_dir: &Path) -> Option<KafkaConnection> {
@@ -686,21 +690,4 @@ fn check_router(p: &mut Problems, r: &RouterConfig, camera_ids: &HashMap<&str, u
         p.warn("router.kafka", "configured, but no destination is of kind kafka");
     }
     p.check(r.outbox.max_bytes >= 1024 * 1024, "router.outbox.max_bytes", "must be at least 1 MiB");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offsets_and_windows() {
-        assert_eq!(parse_utc_offset("+08:00"), Some(480));
-        assert_eq!(parse_utc_offset("-03:30"), Some(-210));
-        assert_eq!(parse_utc_offset("08:00"), None);
-        assert_eq!(parse_utc_offset("+8:00"), None);
-        assert_eq!(parse_window("18:00-22:00"), Some((1080, 1320)));
-        assert_eq!(parse_window("22:00-02:00"), Some((1320, 120)));
-        assert_eq!(parse_window("25:00-02:00"), None);
-        assert_eq!(parse_window("10:00-10:00"), None);
-    }
 }

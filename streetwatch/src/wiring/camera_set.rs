@@ -19,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::analysis::camera_setup;
 use super::camera_status_out::CameraStatusOut;
-use super::cameras::camera_settings;
 use super::detection::{privacy_masks, IngestFeed};
 use super::incident_publisher::Incidents;
 use crate::config::{Camera, Config};
@@ -110,7 +109,7 @@ impl CameraSet {
             return;
         }
         let (worker, handle) =
-            CameraWorker::new(camera_settings(camera), Arc::clone(&self.doorbell), self.events.clone());
+            CameraWorker::new(camera.ingest.clone(), Arc::clone(&self.doorbell), self.events.clone());
         let index = self.sink.add_camera(camera_setup(config, &handle, self.stream_time_base));
         let fed = self.feed.add(handle.clone(), privacy_masks(config, &handle.id));
         debug_assert_eq!(index, fed, "the sink and the feed number cameras alike");

@@ -10,13 +10,12 @@ use detector::image::{ImageError, ImageRef};
 use detector::postprocess::decode::ScoreThresholds;
 use detector::postprocess::PostprocessSettings;
 use detector::preprocess::privacy_mask::PrivacyMask;
-use detector::session::{ExecutionProviderKind, SessionOptions};
+use detector::session::SessionOptions;
 use detector::workers::feed::{AnalysableFrame, FrameFeed};
 use detector::workers::pool::{DetectionSink, InferencePool, PoolSettings};
 use detector::LoadedModel;
 use ingest::{CameraHandle, Doorbell, Frame};
 
-use crate::config::schema::{Coordinates, ExecutionProvider};
 use crate::config::Config;
 
 /// Ingest's frame slots, as the detector reads them. Cameras are added (a cluster
@@ -130,21 +129,7 @@ pub fn pool_settings(config: &Config) -> PoolSettings {
 
 /// The privacy masks of the camera with id `camera_id`.
 pub fn privacy_masks(config: &Config, camera_id: &str) -> Vec<PrivacyMask> {
-    config
-        .cameras
-        .iter()
-        .find(|c| c.config.id == camera_id)
-        .map(|c| {
-            c.config
-                .privacy_masks
-                .iter()
-                .map(|m| PrivacyMask {
-                    points: m.polygon.clone(),
-                    normalized: m.coordinates == Coordinates::Normalized,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    config.cameras.iter().find(|c| c.config.id == camera_id).map(|c| c.privacy_masks.clone()).unwrap_or_default()
 }
 
 /// ONNX Runtime session settings from the config.
@@ -152,11 +137,7 @@ pub fn session_options(config: &Config) -> SessionOptions {
     let d = &config.detector;
     SessionOptions {
         intra_op_threads: d.intra_op_threads as usize,
-        execution_provider: match d.execution_provider {
-            ExecutionProvider::Cpu => ExecutionProviderKind::Cpu,
-            ExecutionProvider::Cuda => ExecutionProviderKind::Cuda,
-            ExecutionProvider::Tensorrt => ExecutionProviderKind::TensorRt,
-        },
+        execution_provider: d.execution_provider,
         require_execution_provider: d.require_execution_provider,
     }
 }

@@ -164,36 +164,16 @@ impl IncidentOutput for IncidentPublisher {
         match self.router.submit(&[submission]) {
             Ok(done) => {
                 if done.routed.iter().all(Vec::is_empty) {
-                    tracing::warn!(camera = %cam.id, incident = %event.id, "no route matched this event: it goes nowhere (see [[router.routes]])");
+                    tracing::warn!(incident = %event.id, "no route matched this event: it goes nowhere (see [[router.routes]])");
                 }
             }
             // Never silent: the whole event goes to the log at error level.
             Err(e) => {
                 counter!("streetwatch_incident_write_errors_total", "camera" => cam.id.to_string()).increment(1);
-                tracing::error!(
-                    camera = %cam.id,
-                    "cannot write the event to the outbox: {:#}; event: {wire:?}",
-                    anyhow::Error::new(e)
-                );
+                tracing::error!("cannot write the event to the outbox: {:#}; event: {wire:?}", anyhow::Error::new(e));
             }
         }
-        counter!(
-            "streetwatch_incident_events_total",
-            "camera" => cam.id.to_string(),
-            "kind" => event.rule.name(),
-            "phase" => phase_name(event.phase)
-        )
-        .increment(1);
-        tracing::info!(
-            camera = %cam.id,
-            incident = %event.id,
-            kind = event.rule.name(),
-            phase = phase_name(event.phase),
-            revision = event.revision,
-            snapshot = snapshot.as_deref().unwrap_or(""),
-            "{}",
-            event.summary
-        );
+        EventPublished { camera: &cam.id, event, snapshot: snapshot.as_deref() }.emit();
     }
 
     fn snapshot_written(&self, _camera: &PublishedCamera, relative: &str, path: &Path) {
@@ -208,12 +188,12 @@ impl IncidentOutput for IncidentPublisher {
         let mut videos = self.annotated.lock().unwrap_or_else(|p| p.into_inner());
         let video = videos.entry(Arc::clone(&cam.id)).or_insert_with(|| {
             VideoWriter::create(&dir.join(format!("{}.mp4", cam.id)), frame.width, frame.height)
-                .map_err(|e| tracing::error!(camera = %cam.id, "annotated video: {:#}", anyhow::Error::new(e)))
+                .map_err(|e| tracing::error!("annotated video: {:#}", anyhow::Error::new(e)))
                 .ok()
         });
         let Some(v) = video.as_mut() else { return };
         if let Err(e) = v.push(frame.bgr, frame.pts) {
-            tracing::error!(camera = %cam.id, "annotated video: {:#}; no more frames are added to it", anyhow::Error::new(e));
+            tracing::error!("annotated video: {:#}; no more frames are added to it", anyhow::Error::new(e));
             *video = None;
         }
     }
@@ -225,6 +205,36 @@ pub fn camera_ref(id: &str, config: Option<&CameraConfig>) -> proto::v1::CameraR
         gbt28181_code: config.and_then(|c| c.gbt28181_code.clone()).unwrap_or_default(),
         site: config.and_then(|c| c.site.clone()).unwrap_or_default(),
         grid: config.and_then(|c| c.grid.clone()).unwrap_or_default(),
+    }
+}
+
+/// An incident event went out (telemetry as one event: the log line and the counter
+/// together). Emitted inside the camera's span, which names the camera in the log.
+struct EventPublished<'a> {
+    camera: &'a str,
+    event: &'a IncidentEvent,
+    snapshot: Option<&'a str>,
+}
+
+impl EventPublished<'_> {
+    fn emit(&self) {
+        let (event, phase) = (self.event, phase_name(self.event.phase));
+        counter!(
+            "streetwatch_incident_events_total",
+            "camera" => self.camera.to_string(),
+            "kind" => event.rule.name(),
+            "phase" => phase
+        )
+        .increment(1);
+        tracing::info!(
+            incident = %event.id,
+            kind = event.rule.name(),
+            phase,
+            revision = event.revision,
+            snapshot = self.snapshot.unwrap_or(""),
+            "{}",
+            event.summary
+        );
     }
 }
 

@@ -14,9 +14,8 @@ use router::outbox::OutboxSettings;
 use router::routes::Route;
 use router::{Destination, EventHandler, MessageKey, RouterSettings, Target};
 
-use super::analysis::zone_kind as analysis_zone_kind;
 use super::incident_proto::zone_kind as wire_zone_kind;
-use crate::config::schema::{DestinationKind, Encoding, IncidentKindName, MessageKeyName, PhaseName, SeverityName};
+use crate::config::schema::{DestinationKind, Encoding, IncidentKindName, PhaseName, SeverityName};
 use crate::config::Config;
 
 pub const LOCAL_LOG: &str = "events/incidents.jsonl";
@@ -71,13 +70,7 @@ fn configured(
             DestinationKind::Kafka => Destination {
                 name: Arc::from(d.name.as_str()),
                 // Validated: a kafka destination has a topic.
-                target: Target::Kafka {
-                    topic: d.topic.clone().unwrap_or_default(),
-                    key: match d.key {
-                        MessageKeyName::Camera => MessageKey::Camera,
-                        MessageKeyName::Incident => MessageKey::Incident,
-                    },
-                },
+                target: Target::Kafka { topic: d.topic.clone().unwrap_or_default(), key: d.key },
                 encoding: encoding(d.encoding),
             },
             DestinationKind::Local => local(&d.name, LOCAL_LOG),
@@ -137,7 +130,7 @@ fn configured_routes(config: &Config) -> Vec<Route> {
                     PhaseName::Reviewed => pb::Phase::Reviewed as i32,
                 })
                 .collect(),
-            zone_kinds: r.zone_kinds.iter().map(|z| wire_zone_kind(analysis_zone_kind(*z)) as i32).collect(),
+            zone_kinds: r.zone_kinds.iter().map(|z| wire_zone_kind(*z) as i32).collect(),
             cameras: r.cameras.clone(),
             camera_groups: r.camera_groups.clone(),
             min_severity: r.min_severity.map(|s| match s {
