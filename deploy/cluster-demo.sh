@@ -28,7 +28,13 @@ if [ -z "${STREETWATCH_BIN:-}" ]; then
   # With object storage: the shared console reads the workers' evidence from it.
   cargo build --release --locked -p streetwatch --features s3
 fi
+# The test cameras are a tool, not part of the product: built on their own, so the
+# product's build does not take the tools' test features.
+if [ -z "${STREETWATCH_BENCH_BIN:-}" ]; then
+  cargo build --release --locked -p streetwatch-bench
+fi
 SW=$(realpath "${STREETWATCH_BIN:-./target/release/streetwatch}")
+SWB=$(realpath "${STREETWATCH_BENCH_BIN:-./target/release/streetwatch-bench}")
 
 DIR=$ROOT/var/cluster-demo
 KAFKA_PORT=${KAFKA_PORT:-19092}
@@ -81,7 +87,7 @@ export DEMO_S3_ACCESS=demo-access DEMO_S3_SECRET=demo-secret
 "$STREETWATCH_CACHE/venv/bin/python" -c "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:$S3_PORT/evidence', method='PUT'))"
 
 echo "==> $CAMERAS test cameras on rtsp://127.0.0.1:$RTSP_PORT/cam1 ... /cam$CAMERAS"
-tail -f /dev/null | "$SW" test-cameras --count "$CAMERAS" --port "$RTSP_PORT" \
+tail -f /dev/null | "$SWB" test-cameras --count "$CAMERAS" --port "$RTSP_PORT" \
   --file "$STREETWATCH_CACHE/footage/vtest.h264" >"$DIR/cameras.log" 2>&1 &
 PIDS+=($!)
 wait_port 127.0.0.1 "$RTSP_PORT" "the test cameras"

@@ -1,4 +1,4 @@
-//! Measurement harness for `streetwatch bench-detector` and the criterion benches.
+//! Measurement harness for `streetwatch-bench bench-detector` and the criterion benches.
 //!
 //! Three measurements on one model and one frame:
 //! - the per-frame breakdown of one engine (preprocess / `Session::run` / postprocess)

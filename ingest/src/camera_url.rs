@@ -143,7 +143,7 @@ impl fmt::Display for CameraUrl {
             self.address.to_string()
         };
         // A URL inside the path or query (a proxy's `?src=rtsp://user:pass@...`, found
-        // by `streetwatch fuzz camera-url`) keeps its credentials out of logs too.
+        // by `streetwatch-bench fuzz camera-url`) keeps its credentials out of logs too.
         f.write_str(&redact_credentials(&shown))
     }
 }

@@ -22,6 +22,7 @@ pub mod preroll;
 pub mod settings;
 pub mod status;
 pub mod supervisor;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod video_writer;
 

@@ -2,7 +2,7 @@
 //! files (looped, never re-encoded) or synthetic patterns, with faults on demand:
 //! stall a mount (stop sending without closing), require a password, and kill or
 //! restart the whole server on the same port. Tests, benchmarks and
-//! `streetwatch test-cameras` use it.
+//! `streetwatch-bench test-cameras` use it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -19,6 +19,7 @@ pub mod routes;
 pub mod service;
 mod shared_outbox;
 mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use destination::{Destination, MessageKey, Target};

@@ -50,55 +50,15 @@ async fn dispatch(cli: Cli) -> i32 {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::validate::validate(&args).await
         }
-        Command::TestCameras(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), &cli.log_level);
-            tokio::task::spawn_blocking(move || commands::test_cameras::test_cameras(&args))
-                .await
-                .unwrap_or(exit_code::RUNTIME_FAILURE)
-        }
-        Command::BenchIngest(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
-            commands::bench_ingest::bench_ingest(&args).await
-        }
-        Command::BenchDetector(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
-            tokio::task::spawn_blocking(move || commands::bench_detector::bench_detector(args))
-                .await
-                .unwrap_or(exit_code::RUNTIME_FAILURE)
-        }
-        Command::BenchRebalance(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
-            commands::bench_rebalance::bench_rebalance(&args).await
-        }
-        Command::Fuzz(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "error");
-            commands::fuzz::fuzz(&args).await
-        }
-        Command::Soak(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
-            commands::soak::soak(&args).await
-        }
-        Command::BenchRouter(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
-            commands::bench_router::bench_router(&args).await
-        }
         Command::Replay(args) => {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             commands::replay::replay(&args).await
-        }
-        Command::Bench(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
-            commands::bench_pipeline::bench(&args).await
         }
         Command::ConsoleUser(args) => {
             telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
             tokio::task::spawn_blocking(move || commands::console_user::console_user(&args))
                 .await
                 .unwrap_or(exit_code::RUNTIME_FAILURE)
-        }
-        Command::BenchConsole(args) => {
-            telemetry::logging::init(cli.log_format.unwrap_or(LogFormat::Human), "warn");
-            commands::bench_console::bench_console(&args).await
         }
         Command::Worker(args) => {
             let Some(config) = load_config(&args.config, cli.log_format, &cli.log_level) else {

@@ -24,6 +24,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use ingest::testing::{MountSpec, TestCameraServer};
 use proto::v1 as pb;
 use proto::Message;
 use router::kafka::admin::{create_compacted_topic, create_topics};
@@ -147,10 +148,10 @@ polygon = [[0.833, 0.122], [0.957, 0.108], [0.957, 0.165], [0.768, 0.212]]
     path
 }
 
-/// `streetwatch test-cameras` serving the looped footage; stops when dropped.
+/// The looped footage served by ingest's RTSP test cameras in this process (the
+/// same server as `streetwatch-bench test-cameras`); stops when dropped.
 struct TestCameras {
-    child: Child,
-    stdin: ChildStdin,
+    _server: TestCameraServer,
     urls: Vec<String>,
 }
 
@@ -158,31 +159,11 @@ impl TestCameras {
     fn start() -> Self {
         let cache = std::env::var("STREETWATCH_CACHE")
             .unwrap_or_else(|_| format!("{}/.cache/streetwatch", std::env::var("HOME").unwrap_or_default()));
-        let mut child = bin()
-            .args(["test-cameras", "--port", "0", "--count", &CAMERAS.to_string(), "--file"])
-            .arg(format!("{cache}/footage/vtest.h264"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let mut urls = Vec::new();
-        for line in BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok) {
-            if line.starts_with("ready") {
-                break;
-            }
-            urls.push(line);
-        }
-        assert_eq!(urls.len(), CAMERAS, "the test cameras' URLs");
-        Self { child, stdin, urls }
-    }
-}
-
-impl Drop for TestCameras {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.child.wait();
+        let footage = PathBuf::from(format!("{cache}/footage/vtest.h264"));
+        let mounts = (1..=CAMERAS).map(|n| MountSpec::file(&format!("/cam{n}"), footage.clone(), 10)).collect();
+        let server = TestCameraServer::start(0, mounts).expect("the test cameras start");
+        let urls = (1..=CAMERAS).map(|n| server.url(&format!("/cam{n}"))).collect();
+        Self { _server: server, urls }
     }
 }
 

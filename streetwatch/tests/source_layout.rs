@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const CRATES: [&str; 6] = ["proto", "ingest", "detector", "router", "console", "streetwatch"];
+const CRATES: [&str; 7] = ["proto", "ingest", "detector", "router", "console", "streetwatch", "bench"];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod assignments;
 pub mod connection;
 pub mod group_reader;
+#[cfg(feature = "testing")]
 pub mod local_broker;
 mod member_thread;
 pub mod probe;

@@ -1,5 +1,5 @@
 //! Reading a topic as it grows, from its end: for tools that watch what the router
-//! delivered (`streetwatch bench` times events from their frame to when Kafka lets
+//! delivered (`streetwatch-bench bench` times events from their frame to when Kafka lets
 //! consumers read them, which with `acks=all` is after the broker acknowledged them).
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -49,7 +49,7 @@ struct Runner {
 
 /// The `[[cameras]]` document of the assignment records a worker owns (each record's
 /// body is one camera's table, as `streetwatch assign` published it). Outside input:
-/// fuzzed (`streetwatch fuzz assignment`).
+/// fuzzed (`streetwatch-bench fuzz assignment`).
 pub fn cameras_document(cameras: &BTreeMap<String, Vec<u8>>) -> Result<String, String> {
     let mut list = Vec::new();
     for (id, body) in cameras {

@@ -1,4 +1,4 @@
-//! `streetwatch bench-rebalance`: what the death of a worker costs the cameras, per
+//! `streetwatch-bench bench-rebalance`: what the death of a worker costs the cameras, per
 //! rebalance protocol, in one run. For each protocol: a tansu broker, `--workers`
 //! `streetwatch worker` processes sharing `--cameras` RTSP test cameras (the looped
 //! footage, served by a child process), the cameras published with `assign`; once
@@ -23,8 +23,8 @@ use serde_json::json;
 
 use super::bench_support::{stop_child, TestCameraProcess};
 use crate::cli::BenchRebalanceArgs;
-use crate::exit_code;
-use crate::telemetry::http::local_get;
+use streetwatch::exit_code;
+use streetwatch::telemetry::http::local_get;
 
 const ASSIGNMENTS: &str = "bench.camera-assignments";
 const STATUS: &str = "bench.camera-status";
@@ -209,7 +209,7 @@ fn measure(args: &BenchRebalanceArgs, protocol: &str, urls: &[String], model: &P
     let bootstrap = broker.bootstrap();
     let setup = Setup { protocol, bootstrap: &bootstrap, urls, model, dir: &dir };
     std::fs::write(&config, config_text(args, &setup))?;
-    let exe = std::env::current_exe()?;
+    let exe = super::bench_support::streetwatch_exe()?;
     let assigned = Command::new(&exe).args(["assign", "--config"]).arg(&config).output()?;
     if !assigned.status.success() {
         bail!("assign failed: {}", String::from_utf8_lossy(&assigned.stderr));

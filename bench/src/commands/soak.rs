@@ -1,4 +1,4 @@
-//! `streetwatch soak`: the whole pipeline for a long time under faults, watched from
+//! `streetwatch-bench soak`: the whole pipeline for a long time under faults, watched from
 //! outside. It starts N RTSP test cameras (real footage, looped), a Kafka-protocol
 //! broker, `streetwatch run` as a child process (Kafka and the local event log as
 //! destinations, the console served) and console clients polling it; then, in turn
@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use super::bench_console::{get, login_as};
 use super::bench_support::{logged_address, repo_path, rss_bytes, stop_child, RunProcess, TestCameraProcess};
 use crate::cli::SoakArgs;
-use crate::exit_code;
+use streetwatch::exit_code;
 
 const TOPIC: &str = "soak-incidents";
 const USER: &str = "soak";
@@ -382,7 +382,7 @@ async fn soak_inner(args: &SoakArgs) -> anyhow::Result<Summary> {
     run.wait_running(Duration::from_secs(60))?;
     let console = console_address(&run.log())?;
     let pid = run.child.id();
-    let log_path = dir.join("data").join(crate::wiring::router::LOCAL_LOG);
+    let log_path = dir.join("data").join(streetwatch::wiring::router::LOCAL_LOG);
     let reader = Reader::start(&bootstrap)?;
     let mut rig = Rig { cameras, broker, tansu: args.tansu.clone(), reader, log_path: log_path.clone() };
 

@@ -1,4 +1,4 @@
-//! `streetwatch fuzz [TARGET...] --runs N --seed S`: every parser of outside input
+//! `streetwatch-bench fuzz [TARGET...] --runs N --seed S`: every parser of outside input
 //! fed mutated inputs, on stable Rust. Targets: `nal` (H.264/H.265 parameter sets and
 //! keyframe flags of camera data), `outbox` (the record reader and entry decoder of
 //! the outbox files), `config` (the config loader), `camera-url`, `assignment` (the
@@ -29,7 +29,7 @@ use rand::{Rng, SeedableRng};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::FuzzArgs;
-use crate::exit_code;
+use streetwatch::exit_code;
 
 pub const TARGETS: [&str; 6] = ["nal", "outbox", "config", "camera-url", "assignment", "console"];
 const SLOW: Duration = Duration::from_secs(1);
@@ -237,7 +237,7 @@ impl Target for ConfigText {
     }
     fn run(&mut self, input: &[u8]) -> Outcome {
         let text = String::from_utf8_lossy(input);
-        Ok(class(&crate::config::load_str(&text, Path::new("fuzz/streetwatch.toml"))))
+        Ok(class(&streetwatch::config::load_str(&text, Path::new("fuzz/streetwatch.toml"))))
     }
 }
 
@@ -299,12 +299,12 @@ impl Target for Assignment {
     }
     fn run(&mut self, input: &[u8]) -> Outcome {
         let records = std::collections::BTreeMap::from([("cam-07".to_string(), input.to_vec())]);
-        let doc = match super::worker::cameras_document(&records) {
+        let doc = match streetwatch::commands::worker::cameras_document(&records) {
             Ok(d) => d,
             Err(e) => return Ok(class(&Err::<(), _>(e))),
         };
         let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/fuzz.toml");
-        Ok(class(&crate::config::load_str_with_cameras(ASSIGN_BASE, &base, &doc, Path::new("cameras.toml"))))
+        Ok(class(&streetwatch::config::load_str_with_cameras(ASSIGN_BASE, &base, &doc, Path::new("cameras.toml"))))
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 
-use crate::telemetry::http::local_get;
+use streetwatch::telemetry::http::local_get;
 
 /// USER_HZ: the unit of utime/stime in /proc/<pid>/stat, 100 on Linux.
 const CLOCK_TICKS_PER_SEC: f64 = 100.0;
@@ -52,6 +52,22 @@ pub fn stop_child(child: &mut Child, grace: Duration) {
     let _ = child.wait();
 }
 
+/// The `streetwatch` binary the tools run: `STREETWATCH_BIN`, else the one next to
+/// this tool (both are built into `target/release/`).
+pub fn streetwatch_exe() -> anyhow::Result<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("STREETWATCH_BIN") {
+        return Ok(path.into());
+    }
+    let next_to_us = std::env::current_exe()?.with_file_name("streetwatch");
+    if !next_to_us.is_file() {
+        anyhow::bail!(
+            "{} not found: build it (cargo build --release --locked -p streetwatch) or set STREETWATCH_BIN",
+            next_to_us.display()
+        );
+    }
+    Ok(next_to_us)
+}
+
 /// `streetwatch run` under measurement.
 pub struct RunProcess {
     pub child: Child,
@@ -60,8 +76,7 @@ pub struct RunProcess {
 
 impl RunProcess {
     pub fn start(config: &Path) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
+        let mut child = Command::new(streetwatch_exe()?)
             .args(["run", "--config"])
             .arg(config)
             .stdout(Stdio::null())
@@ -151,7 +166,7 @@ pub fn sum(metrics: &[(String, f64)], name: &str, filter: &[&str]) -> f64 {
         .sum()
 }
 
-/// `streetwatch test-cameras` serving `count` cameras of `footage`, looped.
+/// `streetwatch-bench test-cameras` serving `count` cameras of `footage`, looped.
 pub struct TestCameraProcess {
     pub child: Child,
     stdin: ChildStdin,

@@ -1,4 +1,4 @@
-//! Every parser of outside input under `streetwatch fuzz` for a bounded number of
+//! Every parser of outside input under `streetwatch-bench fuzz` for a bounded number of
 //! inputs (the command runs millions; BENCHMARKS.md and docs/fuzzing.md): no panic,
 //! no broken invariant, no input slower than a second, and each target runs every
 //! input it was asked to.
@@ -14,7 +14,7 @@ fn every_parser_survives_twenty_thousand_mutated_inputs() {
         .args(["fuzz", "--runs", "20000", "--seed", "20261203", "--findings"])
         .arg(findings.path())
         .output()
-        .expect("spawn streetwatch fuzz");
+        .expect("spawn streetwatch-bench fuzz");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");

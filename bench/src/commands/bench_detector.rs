@@ -1,4 +1,4 @@
-//! `streetwatch bench-detector`: where a frame's time goes, and the pipeline's
+//! `streetwatch-bench bench-detector`: where a frame's time goes, and the pipeline's
 //! throughput against ONNX Runtime's own on the same model, in one run.
 //!
 //! For each model: the per-frame breakdown of one engine (1 intra-op thread), then
@@ -19,7 +19,7 @@ use detector::{LoadedModel, ModelManifest};
 use serde::Serialize;
 
 use crate::cli::BenchDetectorArgs;
-use crate::exit_code;
+use streetwatch::exit_code;
 
 #[derive(Serialize)]
 struct ThroughputRow {

@@ -1,4 +1,4 @@
-//! `streetwatch bench-console`: the console with many stored incidents, measured over
+//! `streetwatch-bench bench-console`: the console with many stored incidents, measured over
 //! real HTTP on loopback as a browser uses it: feed pages (first, deep, filtered),
 //! incident detail, live-feed latency (an event stored → the browser's stream has it)
 //! and the catch-up of a reconnecting browser.
@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::BenchConsoleArgs;
-use crate::exit_code;
+use streetwatch::exit_code;
 
 const CAMERAS: usize = 20;
 const PASSWORD: &str = "bench-console-password";

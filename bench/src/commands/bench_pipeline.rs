@@ -1,4 +1,4 @@
-//! `streetwatch bench`: the whole pipeline, end to end, as deployed. For each decode
+//! `streetwatch-bench bench`: the whole pipeline, end to end, as deployed. For each decode
 //! mode and camera count it starts N RTSP test cameras (a 1080p25 loop of real
 //! footage, a keyframe every second, served by a child process without
 //! re-encoding), a Kafka-protocol broker (tansu), and `streetwatch run` as a child
@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::bench_support::{cpu_seconds, repo_path, rss_bytes, scrape, sum, RunProcess, TestCameraProcess};
 use crate::cli::BenchArgs;
-use crate::exit_code;
+use streetwatch::exit_code;
 
 const TOPIC: &str = "bench-incidents";
 const FPS_TOLERANCE: f64 = 0.95;

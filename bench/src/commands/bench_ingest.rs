@@ -1,4 +1,4 @@
-//! `streetwatch bench-ingest`: CPU and memory per camera, keyframes vs all.
+//! `streetwatch-bench bench-ingest`: CPU and memory per camera, keyframes vs all.
 //!
 //! N RTSP test cameras (a 1080p25 loop of real footage, never re-encoded) are served
 //! by a *child* process, so the measurement counts only what ingest costs. For each
@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::bench_support::{cpu_seconds, rss_bytes, TestCameraProcess};
 use crate::cli::BenchIngestArgs;
-use crate::exit_code;
-use crate::wiring::frame_drain::FrameDrain;
+use streetwatch::exit_code;
+use streetwatch::wiring::frame_drain::FrameDrain;
 
 #[derive(Debug, Serialize)]
 pub struct ModeResult {

@@ -1,4 +1,4 @@
-//! The soak for five minutes (the hour is `streetwatch soak`, BENCHMARKS.md): 12 RTSP
+//! The soak for five minutes (the hour is `streetwatch-bench soak`, BENCHMARKS.md): 12 RTSP
 //! test cameras, a real broker, `run` with the console, two console clients, and
 //! every fault in turn (a camera stalled, the camera server killed and restarted,
 //! the broker stopped and restarted). Every event the pipeline wrote reaches the
@@ -23,7 +23,7 @@ fn five_minutes_of_faults_lose_nothing_and_leak_nothing() {
         .arg(&json)
         .current_dir(support::repo_root());
     let started = Instant::now();
-    let out = cmd.output().expect("spawn streetwatch soak");
+    let out = cmd.output().expect("spawn streetwatch-bench soak");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");

@@ -1,4 +1,4 @@
-//! `streetwatch test-cameras`: serve N RTSP test cameras on 127.0.0.1 until stopped.
+//! `streetwatch-bench test-cameras`: serve N RTSP test cameras on 127.0.0.1 until stopped.
 //!
 //! Faults on demand, one command per line on standard input:
 //! `stall /cam2`, `resume /cam2`, `kill` (close everything, stop listening),
@@ -9,7 +9,7 @@ use std::io::BufRead;
 use ingest::testing::{MountSpec, TestCameraServer, TestSource};
 
 use crate::cli::TestCamerasArgs;
-use crate::exit_code;
+use streetwatch::exit_code;
 
 pub fn test_cameras(args: &TestCamerasArgs) -> i32 {
     let source = match &args.file {

@@ -1,4 +1,4 @@
-//! `streetwatch bench-router`: how many incident events per second the router takes
+//! `streetwatch-bench bench-router`: how many incident events per second the router takes
 //! from the pipeline to a real Kafka-protocol broker (protobuf encoding, idempotent
 //! producer, acks=all), counted from the first `submit` to the last broker
 //! acknowledgement; and the latency of the outbox write (append + fsync) per submit,
@@ -18,7 +18,7 @@ use router::{Destination, KafkaConnection, Router, RouterSettings, Submission, T
 use serde_json::json;
 
 use crate::cli::BenchRouterArgs;
-use crate::exit_code;
+use streetwatch::exit_code;
 
 const TOPIC: &str = "bench.incidents";
 
