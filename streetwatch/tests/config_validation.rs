@@ -229,6 +229,46 @@ cameras = ["cam-zzz"]
 }
 
 #[test]
+fn routes_come_out_of_validation_in_the_routers_terms() {
+    let text = format!(
+        r#"{BASE}
+[router.kafka]
+bootstrap_servers = "127.0.0.1:9092"
+
+[[router.destinations]]
+name = "police"
+kind = "kafka"
+topic = "incidents"
+encoding = "cloudevents_binary"
+key = "incident"
+
+[[router.routes]]
+name = "parking to the police"
+kinds = ["sidewalk_parking"]
+phases = ["started", "ended"]
+zone_kinds = ["tactile_paving"]
+min_severity = "medium"
+destinations = ["police"]
+"#
+    );
+    let c = load_str(&text, &config_path()).unwrap_or_else(|e| panic!("{e}"));
+    let d = &c.router.destinations[0];
+    assert_eq!(d.encoding, router::encoding::Encoding::CloudEventsBinary);
+    assert_eq!(d.key, router::MessageKey::Incident);
+    let route = &c.routes[0];
+    assert_eq!(route.name, "parking to the police");
+    assert_eq!(route.kinds, [proto::v1::IncidentKind::SidewalkParking as i32]);
+    assert_eq!(route.phases, [proto::v1::Phase::Started as i32, proto::v1::Phase::Ended as i32]);
+    assert_eq!(route.zone_kinds, [proto::v1::ZoneKind::TactilePaving as i32]);
+    assert_eq!(route.min_severity, Some(proto::v1::Severity::Medium as i32));
+    assert_eq!(&*route.destinations[0], "police");
+
+    // The local log's encoding is not one a Kafka destination can take.
+    let json_line = text.replace("cloudevents_binary", "json_line");
+    assert_paths(&json_line, &["router.destinations[0].encoding"]);
+}
+
+#[test]
 fn kafka_secrets_only_from_env() {
     let text = format!(
         r#"{BASE}

@@ -127,7 +127,7 @@ fn the_configmap_config_loads_with_the_pods_environment() {
     let source =
         config.router.destinations.iter().find(|d| d.topic.as_deref() == Some(shared.incidents_topic.as_str()));
     let source = source.unwrap_or_else(|| panic!("no worker destination writes {}", shared.incidents_topic));
-    assert_eq!(source.encoding, streetwatch::config::schema::Encoding::Protobuf, "the console reads protobuf");
+    assert_eq!(source.encoding, router::encoding::Encoding::Protobuf, "the console reads protobuf");
     let console_port = config.console_listen.expect("console.listen").port();
     assert!(console.contains(&format!("{{name: http, containerPort: {console_port}}}")), "{console}");
     // What is accepted must outlive the pod: the data directory is each worker's own

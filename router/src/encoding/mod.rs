@@ -18,10 +18,16 @@ use serde_json::json;
 
 pub use json::incident_json;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The config names these `protobuf`, `cloudevents_structured`, `cloudevents_binary`
+/// and `json_line` (a destination's `encoding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Encoding {
+    #[default]
     Protobuf,
+    #[serde(rename = "cloudevents_structured")]
     CloudEventsStructured,
+    #[serde(rename = "cloudevents_binary")]
     CloudEventsBinary,
     /// One JSON object per line (the embedded local event log).
     JsonLine,

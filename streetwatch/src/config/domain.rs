@@ -13,8 +13,14 @@ use detector::tracking::tracker::TrackerSettings;
 use detector::zones::Zone;
 use detector::ModelManifest;
 use ingest::{CameraSettings, CameraUrl, RetryPolicy};
+use proto::v1 as pb;
+use router::routes::Route;
 
-use super::schema::{CameraConfig, Coordinates, PrivacyMaskConfig, RulesConfig, ZoneConfig};
+use super::schema::{
+    CameraConfig, Coordinates, IncidentKindName, PhaseName, PrivacyMaskConfig, RouterConfig, RulesConfig, SeverityName,
+    ZoneConfig,
+};
+use crate::wiring::incident_proto::zone_kind as wire_zone_kind;
 
 /// Class names to ids; names were checked against the model when the config was
 /// validated, so a miss here can only be a name the model lacks on purpose.
@@ -75,6 +81,46 @@ pub fn tracker_settings(rules: &RulesConfig) -> TrackerSettings {
         max_lost_secs: t.max_lost_secs,
         ..TrackerSettings::default()
     }
+}
+
+/// The configured routes in the router's terms: the config's names as wire-schema values.
+pub fn routes(router: &RouterConfig) -> Vec<Route> {
+    router
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Route {
+            name: r.name.clone().unwrap_or_else(|| format!("routes[{i}]")),
+            kinds: r
+                .kinds
+                .iter()
+                .map(|k| match k {
+                    IncidentKindName::SidewalkParking => pb::IncidentKind::SidewalkParking as i32,
+                    IncidentKindName::StreetVending => pb::IncidentKind::StreetVending as i32,
+                    IncidentKindName::BikeCluster => pb::IncidentKind::BikeCluster as i32,
+                })
+                .collect(),
+            phases: r
+                .phases
+                .iter()
+                .map(|p| match p {
+                    PhaseName::Started => pb::Phase::Started as i32,
+                    PhaseName::Updated => pb::Phase::Updated as i32,
+                    PhaseName::Ended => pb::Phase::Ended as i32,
+                    PhaseName::Reviewed => pb::Phase::Reviewed as i32,
+                })
+                .collect(),
+            zone_kinds: r.zone_kinds.iter().map(|z| wire_zone_kind(*z) as i32).collect(),
+            cameras: r.cameras.clone(),
+            camera_groups: r.camera_groups.clone(),
+            min_severity: r.min_severity.map(|s| match s {
+                SeverityName::Low => pb::Severity::Low as i32,
+                SeverityName::Medium => pb::Severity::Medium as i32,
+                SeverityName::High => pb::Severity::High as i32,
+            }),
+            destinations: r.destinations.iter().map(|d| Arc::from(d.as_str())).collect(),
+        })
+        .collect()
 }
 
 /// A zone of the config in the detector's terms; `tolerated`: its windows, parsed.

@@ -3,7 +3,7 @@
 //!
 //! One rule for enums: a value a library acts on is that library's own enum,
 //! deserialised as the config spells it (`ingest::DecodeMode`, `detector::zones::ZoneKind`,
-//! `router::MessageKey`, ...); enums defined here are the config's own vocabulary,
+//! `router::MessageKey`, `router::encoding::Encoding`, ...); enums defined here are the config's own vocabulary,
 //! which no library has a type for (log format, destination kinds, route filters
 //! in the wire schema's terms).
 
@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use detector::session::ExecutionProviderKind;
 use detector::zones::{Anchor, ZoneKind};
+use router::encoding::Encoding;
 use router::MessageKey;
 use serde::Deserialize;
 
@@ -563,15 +564,6 @@ pub enum DestinationKind {
     /// The embedded append-only event log under `storage.data_dir`.
     Local,
     Console,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Encoding {
-    #[default]
-    Protobuf,
-    CloudeventsStructured,
-    CloudeventsBinary,
 }
 
 #[derive(Debug, Clone, Deserialize)]

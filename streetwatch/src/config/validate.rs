@@ -13,6 +13,8 @@ use detector::tracking::tracker::TrackerSettings;
 use detector::zones::Zone;
 use detector::ModelManifest;
 use ingest::{CameraSettings, CameraUrl, Credentials, SourceKind};
+use router::encoding::Encoding;
+use router::routes::Route;
 use router::KafkaConnection;
 
 use super::domain::{self, parse_utc_offset, parse_window};
@@ -35,6 +37,8 @@ pub struct Config {
     pub model_manifest: ModelManifest,
     pub model_dir: PathBuf,
     pub onnxruntime_library: Option<PathBuf>,
+    /// `[[router.routes]]` in the router's terms (wire-schema values).
+    pub routes: Vec<Route>,
     pub rule_settings: RuleSettings,
     pub tracker_settings: TrackerSettings,
     pub cameras: Vec<Camera>,
@@ -267,6 +271,7 @@ pub fn validate(
         model_manifest: model.manifest,
         model_dir: model.model_dir,
         onnxruntime_library: model.onnxruntime_library,
+        routes: domain::routes(&raw.router),
         rule_settings,
         tracker_settings: domain::tracker_settings(&raw.rules),
         cameras,
@@ -652,6 +657,12 @@ fn check_router(p: &mut Problems, r: &RouterConfig, camera_ids: &HashMap<&str, u
             DestinationKind::Kafka => {
                 if d.topic.as_deref().is_none_or(|t| t.trim().is_empty()) {
                     p.error(format!("{at}.topic"), "a kafka destination needs a topic");
+                }
+                if d.encoding == Encoding::JsonLine {
+                    p.error(
+                        format!("{at}.encoding"),
+                        "`json_line` is the local event log's; a kafka destination takes protobuf, cloudevents_structured or cloudevents_binary",
+                    );
                 }
                 if r.kafka.is_none() {
                     p.error(format!("{at}.kind"), "kafka destinations need a [router.kafka] section");

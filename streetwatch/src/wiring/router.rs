@@ -14,21 +14,12 @@ use router::outbox::OutboxSettings;
 use router::routes::Route;
 use router::{Destination, EventHandler, MessageKey, RouterSettings, Target};
 
-use super::incident_proto::zone_kind as wire_zone_kind;
-use crate::config::schema::{DestinationKind, Encoding, IncidentKindName, PhaseName, SeverityName};
+use crate::config::schema::DestinationKind;
 use crate::config::Config;
 
 pub const LOCAL_LOG: &str = "events/incidents.jsonl";
 /// The destination the console gets when the config names none.
 pub const IMPLICIT_CONSOLE: &str = "console";
-
-fn encoding(e: Encoding) -> WireEncoding {
-    match e {
-        Encoding::Protobuf => WireEncoding::Protobuf,
-        Encoding::CloudeventsStructured => WireEncoding::CloudEventsStructured,
-        Encoding::CloudeventsBinary => WireEncoding::CloudEventsBinary,
-    }
-}
 
 fn destinations(config: &Config, console: Option<&Arc<dyn EventHandler>>) -> Vec<Destination> {
     let local = |name: &str, file: &str| Destination {
@@ -71,7 +62,7 @@ fn configured(
                 name: Arc::from(d.name.as_str()),
                 // Validated: a kafka destination has a topic.
                 target: Target::Kafka { topic: d.topic.clone().unwrap_or_default(), key: d.key },
-                encoding: encoding(d.encoding),
+                encoding: d.encoding,
             },
             DestinationKind::Local => local(&d.name, LOCAL_LOG),
             // Validated: a console destination needs the console enabled.
@@ -91,7 +82,7 @@ fn routes(config: &Config, dests: &[Destination]) -> Vec<Route> {
             ..Route::default()
         }]
     } else {
-        configured_routes(config)
+        config.routes.clone()
     };
     if dests.iter().any(|d| &*d.name == IMPLICIT_CONSOLE) && !has_console_destination(config) {
         routes.push(Route {
@@ -101,46 +92,6 @@ fn routes(config: &Config, dests: &[Destination]) -> Vec<Route> {
         });
     }
     routes
-}
-
-fn configured_routes(config: &Config) -> Vec<Route> {
-    config
-        .router
-        .routes
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Route {
-            name: r.name.clone().unwrap_or_else(|| format!("routes[{i}]")),
-            kinds: r
-                .kinds
-                .iter()
-                .map(|k| match k {
-                    IncidentKindName::SidewalkParking => pb::IncidentKind::SidewalkParking as i32,
-                    IncidentKindName::StreetVending => pb::IncidentKind::StreetVending as i32,
-                    IncidentKindName::BikeCluster => pb::IncidentKind::BikeCluster as i32,
-                })
-                .collect(),
-            phases: r
-                .phases
-                .iter()
-                .map(|p| match p {
-                    PhaseName::Started => pb::Phase::Started as i32,
-                    PhaseName::Updated => pb::Phase::Updated as i32,
-                    PhaseName::Ended => pb::Phase::Ended as i32,
-                    PhaseName::Reviewed => pb::Phase::Reviewed as i32,
-                })
-                .collect(),
-            zone_kinds: r.zone_kinds.iter().map(|z| wire_zone_kind(*z) as i32).collect(),
-            cameras: r.cameras.clone(),
-            camera_groups: r.camera_groups.clone(),
-            min_severity: r.min_severity.map(|s| match s {
-                SeverityName::Low => pb::Severity::Low as i32,
-                SeverityName::Medium => pb::Severity::Medium as i32,
-                SeverityName::High => pb::Severity::High as i32,
-            }),
-            destinations: r.destinations.iter().map(|d| Arc::from(d.as_str())).collect(),
-        })
-        .collect()
 }
 
 /// The router's settings; `console`: the console's handler when it is enabled.
