@@ -7,32 +7,12 @@
 mod cli;
 mod commands;
 
-use clap::Parser;
-
 use cli::{Cli, Command};
 use streetwatch::config::schema::LogFormat;
 use streetwatch::{exit_code, telemetry};
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            // --help and --version are "errors" to clap that print to stdout.
-            let code = if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
-            let _ = e.print();
-            std::process::exit(code);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("sw-bench").build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            std::process::exit(exit_code::RUNTIME_FAILURE);
-        }
-    };
-    let code = runtime.block_on(dispatch(cli));
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    std::process::exit(code);
+    streetwatch::process::run_and_exit("sw-bench", dispatch)
 }
 
 async fn dispatch(cli: Cli) -> i32 {

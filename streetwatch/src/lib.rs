@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod exit_code;
+pub mod process;
 pub mod shutdown;
 pub mod telemetry;
 pub mod wiring;

@@ -1,32 +1,11 @@
 //! streetwatch: the binary that wires ingest, detector and router together.
 
-use clap::Parser;
-
 use streetwatch::cli::{Cli, Command};
 use streetwatch::config::schema::LogFormat;
 use streetwatch::{commands, config, exit_code, telemetry};
 
 fn main() {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            // --help and --version are "errors" to clap that print to stdout.
-            let code = if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
-            let _ = e.print();
-            std::process::exit(code);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("streetwatch").build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            std::process::exit(exit_code::RUNTIME_FAILURE);
-        }
-    };
-    let code = runtime.block_on(dispatch(cli));
-    // Components that ignored the shutdown deadline must not keep the process alive.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    std::process::exit(code);
+    streetwatch::process::run_and_exit("streetwatch", dispatch)
 }
 
 /// Loads a long-running command's config (every error printed) and starts logging

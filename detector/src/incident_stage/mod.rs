@@ -252,20 +252,23 @@ impl<F: AnalysableFrame, O: IncidentOutput> DetectionSink<F> for IncidentStage<F
         .emit();
         // Evidence first (its paths go into the events), rendered by the worker.
         let has_pixels = image.is_some();
-        let snapshots: Vec<(IncidentEvent, String)> = events
+        let paths: Vec<Option<String>> = events
             .iter()
-            .filter(|e| has_pixels && wants_snapshot(e))
-            .map(|e| (e.clone(), evidence_paths::snapshot_path(&cam.id, e, cam.utc_offset_minutes)))
+            .map(|e| {
+                (has_pixels && wants_snapshot(e))
+                    .then(|| evidence_paths::snapshot_path(&cam.id, e, cam.utc_offset_minutes))
+            })
             .collect();
+        let snapshots: Vec<(IncidentEvent, String)> =
+            events.iter().zip(&paths).filter_map(|(e, path)| Some((e.clone(), path.clone()?))).collect();
         let thumbnail_at = (has_pixels && self.thumbnail_due(&cam, wall_ms)).then_some(wall_ms);
-        let with_snapshots = !snapshots.is_empty();
-        let queued = (with_snapshots || thumbnail_at.is_some())
+        let queued = (!snapshots.is_empty() || thumbnail_at.is_some())
             && self.evidence.submit(EvidenceJob { camera: Arc::clone(&cam), frame, snapshots, thumbnail_at });
         // Still under the camera's lock: its events leave in order.
-        for event in &events {
-            let snapshot = (queued && with_snapshots && has_pixels && wants_snapshot(event))
-                .then(|| evidence_paths::snapshot_path(&cam.id, event, cam.utc_offset_minutes));
-            let evidence = EventEvidence { snapshot: snapshot.as_deref(), frame_width, frame_height };
+        for (event, path) in events.iter().zip(&paths) {
+            // A dropped job: the event goes out without a snapshot.
+            let snapshot = path.as_deref().filter(|_| queued);
+            let evidence = EventEvidence { snapshot, frame_width, frame_height };
             self.output.publish(&cam.output, event, &evidence);
         }
     }
