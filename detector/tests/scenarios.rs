@@ -379,3 +379,94 @@ fn the_appearance_check_keeps_a_parked_car_parked_through_dusk() {
         }
     }
 }
+
+/// Frames at the times ingest's change gate would analyse them: every second while
+/// the analysis saw something move (or the footage is busy), else at the time it asked
+/// for (a dwell or a clearance due), at the latest every `floor` seconds.
+fn run_gated(
+    cam: &mut Camera,
+    from: f64,
+    to: f64,
+    floor: f64,
+    busy: impl Fn(f64) -> bool,
+    scene: impl Fn(f64) -> Vec<Detection>,
+) -> Vec<f64> {
+    let mut analysed = Vec::new();
+    let mut t = from;
+    while t < to - 1e-9 {
+        let events = cam.analysis.analyse(&scene(t), None, W, H, at(t));
+        cam.events.extend(events.into_iter().map(|e| (t, e)));
+        analysed.push(t);
+        let hint = cam.analysis.hint();
+        // Keyframes every second: the next one at or after the time asked for.
+        let due = hint.due.map(|d| ((d.0 - T0_MS) as f64 / 1000.0).ceil());
+        let mut next = t + 1.0;
+        while !(hint.moving || busy(next) || due.is_some_and(|d| next >= d) || next - t >= floor) && next < to {
+            next += 1.0;
+        }
+        t = next;
+    }
+    analysed
+}
+
+#[test]
+fn a_still_scene_analysed_rarely_still_measures_the_dwell_exactly() {
+    let mut cam = Camera::new(vec![sidewalk()], settings());
+    // The car drives in along the kerb for 5 s (the footage changes: analysed every
+    // second) and stops at x = 400 at 5 s; then the scene is still.
+    let car_at = |t: f64| {
+        if t < 5.0 {
+            vec![det(CAR, 400.0 - 60.0 * (5.0 - t) as f32, 480.0, 200.0, 120.0)]
+        } else {
+            vec![parked_car()]
+        }
+    };
+    let analysed = run_gated(&mut cam, 0.0, 200.0, 8.0, |t| t < 5.0, car_at);
+    let started = cam.started();
+    assert_eq!(started.len(), 1, "{:?}", cam.phases());
+    // It stood still from 5 s; the analysis asked for 125 s: raised then, not at the
+    // next floor frame.
+    assert_eq!(started[0].0, 125.0, "analysed at {analysed:?}");
+    assert_eq!(started[0].1.dwell_secs, 120.0);
+    assert!(analysed.len() <= 32, "a still scene is analysed rarely (200 frames at 1 fps): {analysed:?}");
+    assert!(analysed.windows(2).all(|w| w[1] - w[0] <= 8.0), "never more than the floor apart: {analysed:?}");
+}
+
+#[test]
+fn gaps_of_a_still_scene_and_one_miss_after_them_end_nothing() {
+    let mut cam = Camera::new(vec![sidewalk()], settings());
+    // Frames 8 s apart; the detector misses the car in one of them (16 s after it was
+    // last seen, longer than the tracker's 10 s drop-out tolerance).
+    let scene = |t: f64| if (150.0..158.0).contains(&t) { vec![] } else { vec![parked_car()] };
+    let analysed = run_gated(&mut cam, 0.0, 400.0, 8.0, |t| t < 1.0, scene);
+    assert_eq!(analysed.iter().filter(|t| (150.0..158.0).contains(*t)).count(), 1, "{analysed:?}");
+    assert_eq!(cam.started().len(), 1, "{:?}", cam.phases());
+    assert!(cam.events.iter().all(|(_, e)| e.phase != Phase::Ended), "{:?}", cam.phases());
+    // The car leaves at 400 s (the departure is change: analysed every second for a
+    // few seconds), then the empty scene is still: ENDED once the clear time has
+    // passed, at the time the analysis asked for.
+    run_gated(&mut cam, 400.0, 600.0, 8.0, |t| t < 403.0, |_| vec![]);
+    let phases = cam.phases();
+    assert_eq!(phases.len(), 2, "{phases:?}");
+    assert_eq!(phases[1].1, Phase::Ended);
+    let ended_at = cam.events[1].1.ended_at.expect("ended at");
+    assert!(phases[1].0 - ((ended_at.0 - T0_MS) as f64 / 1000.0) <= 31.0, "{phases:?} {ended_at:?}");
+}
+
+#[test]
+fn a_vehicle_boxed_twice_is_one_incident() {
+    const TRUCK: usize = 7;
+    let mut rules = settings();
+    rules.sidewalk_parking.classes = vec![CAR, TRUCK];
+    let mut cam = Camera::new(vec![sidewalk()], rules);
+    // The detector sees the van as a car and, from 60 s on, also as a truck (the
+    // boxes overlap; class-aware suppression keeps both).
+    cam.run(0.0, 400.0, 1.0, |t| {
+        let mut d = vec![parked_car()];
+        if t >= 60.0 {
+            d.push(det(TRUCK, 404.0, 478.0, 198.0, 124.0));
+        }
+        d
+    });
+    assert_eq!(cam.started().len(), 1, "{:?}", cam.phases());
+}

@@ -9,11 +9,22 @@ use crate::detection::Detection;
 use crate::evidence::GreyPatch;
 use crate::image::ImageRef;
 use crate::incidents::{IncidentBook, IncidentEvent};
+use crate::rules::due::next_dwell_due;
 use crate::rules::stationary::Stillness;
 use crate::rules::{evaluate_all, RuleSettings, Scene, SceneObject};
 use crate::timestamp::Timestamp;
 use crate::tracking::tracker::{Tracker, TrackerSettings};
 use crate::zones::{Presence, Zone};
+
+/// What the analysis of a frame says about when the camera needs analysing next
+/// (ingest's change gate reads it: a still scene's keyframes are skipped otherwise).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnalysisHint {
+    /// Something moved: an object appeared, or left the place where it stood.
+    pub moving: bool,
+    /// The earliest time a rule could fire or an incident move on by time alone.
+    pub due: Option<Timestamp>,
+}
 
 pub struct CameraAnalysis {
     zones: Vec<Zone>,
@@ -26,6 +37,7 @@ pub struct CameraAnalysis {
     looks: HashMap<u64, GreyPatch>,
     book: IncidentBook,
     scene: Vec<SceneObject>,
+    hint: AnalysisHint,
 }
 
 impl CameraAnalysis {
@@ -46,7 +58,13 @@ impl CameraAnalysis {
             presence: HashMap::new(),
             looks: HashMap::new(),
             scene: Vec::new(),
+            hint: AnalysisHint::default(),
         }
+    }
+
+    /// When the camera needs analysing next, as of the last analysed frame.
+    pub fn hint(&self) -> AnalysisHint {
+        self.hint
     }
 
     /// The objects as the rules last saw them.
@@ -149,7 +167,11 @@ impl CameraAnalysis {
             utc_offset_minutes: self.utc_offset_minutes,
         };
         let violations = evaluate_all(&view, &self.rules);
+        let dwell_due = next_dwell_due(&view, &self.rules);
         let events = self.book.step(&violations, &scene, &self.zones, now);
+        let moving = !update.ended.is_empty() || scene.iter().any(|o| o.seen_now && o.still_since == now);
+        let due = [dwell_due, self.book.next_due(now)].into_iter().flatten().min();
+        self.hint = AnalysisHint { moving, due };
         self.scene = scene;
         events
     }

@@ -2,4 +2,4 @@
 
 pub mod camera;
 
-pub use camera::CameraAnalysis;
+pub use camera::{AnalysisHint, CameraAnalysis};

@@ -26,6 +26,7 @@ impl FrameAnalysed<'_> {
             sequence = self.sequence,
             objects = self.objects,
             tracked = self.tracked,
+            open_incidents = self.open_incidents,
             inference_ms = self.inference_ms,
             queue_wait_ms = self.queue_wait_ms,
             "frame analysed"

@@ -28,9 +28,9 @@ use events::FrameAnalysed;
 
 use camera::StageCamera;
 use evidence_worker::{EvidenceJob, EvidenceWorker, WhenFull};
-pub use output::{AnnotatedFrame, CameraPicture, CameraSetup, EventEvidence, IncidentOutput};
+pub use output::{AnnotatedFrame, CameraPicture, CameraSetup, EventEvidence, IncidentOutput, StreamHint};
 
-use crate::analysis::CameraAnalysis;
+use crate::analysis::{AnalysisHint, CameraAnalysis};
 use crate::evidence::annotate::{annotate_frame, Annotation};
 use crate::image::ImageRef;
 use crate::incidents::{IncidentEvent, Phase};
@@ -152,12 +152,20 @@ impl<F: AnalysableFrame, O: IncidentOutput> IncidentStage<F, O> {
             .collect()
     }
 
-    /// Frames analysed so far, all cameras, and the furthest stream time reached.
+    /// Frames analysed so far, all cameras, and the furthest stream time reached (by
+    /// a source, analysed or not).
     pub fn progress(&self) -> (u64, Duration) {
         let cameras = self.live();
         let frames = cameras.iter().map(|c| c.frames.load(Ordering::Relaxed)).sum();
-        let pts = cameras.iter().map(|c| c.last_pts_ms.load(Ordering::Relaxed)).max().unwrap_or(0);
-        (frames, Duration::from_millis(pts))
+        let pts = cameras
+            .iter()
+            .map(|c| {
+                let analysed = Duration::from_millis(c.last_pts_ms.load(Ordering::Relaxed));
+                self.output.stream_position(&c.output).map_or(analysed, |p| p.max(analysed))
+            })
+            .max()
+            .unwrap_or_default();
+        (frames, pts)
     }
 
     /// Renders the evidence still queued, then stops the evidence worker (after the
@@ -207,6 +215,14 @@ impl<F: AnalysableFrame, O: IncidentOutput> IncidentStage<F, O> {
 
 fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The analysis's hint in stream time: a due time `d` after the frame's time is `d`
+/// after the frame's presentation time.
+fn stream_hint(hint: AnalysisHint, now: Timestamp, pts: Option<Duration>) -> StreamHint {
+    let due_pts =
+        hint.due.zip(pts).map(|(due, pts)| pts + Duration::from_millis(due.0.saturating_sub(now.0).max(0) as u64));
+    StreamHint { moving: hint.moving, due_pts }
 }
 
 fn wants_snapshot(event: &IncidentEvent) -> bool {
@@ -271,5 +287,6 @@ impl<F: AnalysableFrame, O: IncidentOutput> DetectionSink<F> for IncidentStage<F
             let evidence = EventEvidence { snapshot, frame_width, frame_height };
             self.output.publish(&cam.output, event, &evidence);
         }
+        self.output.analysis_hint(&cam.output, &stream_hint(analysis.hint(), now, pts));
     }
 }

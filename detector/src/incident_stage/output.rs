@@ -24,6 +24,16 @@ pub trait IncidentOutput: Send + Sync + 'static {
     /// data directory; `path` on disk).
     fn snapshot_written(&self, _camera: &Self::Camera, _relative: &str, _path: &Path) {}
 
+    /// After each analysed frame of the camera (its events already published): when
+    /// it needs analysing next, in its stream time (the change gate's input).
+    fn analysis_hint(&self, _camera: &Self::Camera, _hint: &StreamHint) {}
+
+    /// How far the camera's stream has come, analysed or not (a replay's progress:
+    /// with change gating the last analysed frame can be seconds behind the end).
+    fn stream_position(&self, _camera: &Self::Camera) -> Option<Duration> {
+        None
+    }
+
     /// A frame drawn as the analysis saw it (`StageSettings::annotate`), in order.
     fn annotated_frame(&self, _camera: &Self::Camera, _frame: &AnnotatedFrame<'_>) {}
 }
@@ -36,6 +46,14 @@ pub struct EventEvidence<'a> {
     /// The analysed frame's size (1 x 1 without pixels).
     pub frame_width: u32,
     pub frame_height: u32,
+}
+
+/// [`crate::analysis::AnalysisHint`] in the camera's stream time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamHint {
+    pub moving: bool,
+    /// Analyse the first keyframe at or after this presentation time.
+    pub due_pts: Option<Duration>,
 }
 
 pub struct AnnotatedFrame<'a> {

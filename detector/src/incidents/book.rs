@@ -4,7 +4,7 @@
 //! zone, by shared tracked objects or, when tracks were renewed (a long occlusion),
 //! by overlapping area. A matched incident is UPDATED on a material change (object
 //! count, severity), at most every `update_interval_secs`; an unmatched one ENDS once
-//! its condition has been false for `clear_secs`; a situation still standing gets a
+//! its condition has been false for `clear_secs` (and in at least two evaluations); a situation still standing gets a
 //! reminder UPDATED every `realarm_secs` (never a second incident: operators and the
 //! case centre must see one case per situation). Unmatched violations start
 //! incidents. Nothing here reads a clock.
@@ -38,7 +38,14 @@ struct OpenIncident {
     last_count: usize,
     severity: Severity,
     last_true: Timestamp,
+    /// Evaluations in a row in which its condition did not hold.
+    false_in_a_row: u32,
 }
+
+/// Evaluations in a row without the condition before an incident can end, however
+/// long since it last held: frames of a still scene can be many seconds apart (the
+/// change gate), and one evaluation after such a gap is not a clearance.
+const MIN_FALSE_EVALUATIONS: u32 = 2;
 
 pub struct IncidentBook {
     camera_id: Arc<str>,
@@ -84,6 +91,25 @@ impl IncidentBook {
         self.open.iter().map(|i| i.id.as_str())
     }
 
+    /// The earliest time after `now` at which an open incident's lifecycle could move
+    /// on by time alone: a reminder due, or a clearance to confirm (change gating
+    /// asks for an analysis then, however still the scene).
+    pub fn next_due(&self, now: Timestamp) -> Option<Timestamp> {
+        self.open
+            .iter()
+            .filter_map(|inc| {
+                if inc.last_true < now {
+                    Some(inc.last_true.plus_secs(self.timing.clear_secs))
+                } else if self.timing.realarm_secs > 0.0 {
+                    Some(inc.last_alarm_at.plus_secs(self.timing.realarm_secs))
+                } else {
+                    None
+                }
+            })
+            .filter(|&t| t > now)
+            .min()
+    }
+
     fn severity(&self, dwell_secs: f64) -> Severity {
         let e = self.timing.escalate_after_secs.max(1.0);
         if dwell_secs >= 4.0 * e {
@@ -118,12 +144,17 @@ impl IncidentBook {
                 })
                 .collect();
             let area = union_box(&objs);
-            let found = self.open.iter().enumerate().position(|(i, inc)| {
-                !matched[i]
-                    && inc.rule == v.rule
+            let same = |inc: &OpenIncident| {
+                inc.rule == v.rule
                     && inc.zone == v.zone
                     && (inc.members.iter().any(|m| v.members.contains(m)) || inc.area.iou(&area) >= SAME_AREA_IOU)
-            });
+            };
+            let found = self.open.iter().enumerate().position(|(i, inc)| !matched[i] && same(inc));
+            if found.is_none() && self.open.iter().enumerate().any(|(i, inc)| matched[i] && same(inc)) {
+                // A second violation over a situation already matched this frame (the
+                // detector boxed one van twice, as a car and as a truck): the same case.
+                continue;
+            }
             match found {
                 Some(i) => {
                     matched[i] = true;
@@ -132,6 +163,7 @@ impl IncidentBook {
                     inc.objects = objs;
                     inc.area = area;
                     inc.last_true = now;
+                    inc.false_in_a_row = 0;
                     inc.condition_since = inc.condition_since.min(v.since);
                 }
                 None => {
@@ -152,6 +184,7 @@ impl IncidentBook {
                         last_alarm_at: now,
                         severity: self.severity(now.secs_since(v.since)),
                         last_true: now,
+                        false_in_a_row: 0,
                     };
                     events.push(self.event(&inc, Phase::Started, Cause::DwellReached, now, zones));
                     self.open.push(inc);
@@ -162,7 +195,10 @@ impl IncidentBook {
         let mut still_open = Vec::with_capacity(self.open.len());
         for (mut inc, was_matched) in std::mem::take(&mut self.open).into_iter().zip(matched) {
             if !was_matched {
-                if now.secs_since(inc.last_true) >= self.timing.clear_secs {
+                inc.false_in_a_row += 1;
+                if now.secs_since(inc.last_true) >= self.timing.clear_secs
+                    && inc.false_in_a_row >= MIN_FALSE_EVALUATIONS
+                {
                     inc.revision += 1;
                     events.push(self.event(&inc, Phase::Ended, Cause::Cleared, now, zones));
                 } else {

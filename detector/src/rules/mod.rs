@@ -2,6 +2,7 @@
 //! of the scene: no state, no clock.
 
 pub mod bike_cluster;
+pub mod due;
 pub mod scene;
 pub mod settings;
 pub mod sidewalk_parking;

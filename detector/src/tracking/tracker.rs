@@ -5,7 +5,9 @@
 //! the remaining weak detections are matched, with a stricter IoU, to the tracks that
 //! were seen last frame, which keeps an object tracked through a dip in confidence
 //! (partial occlusion, dusk); unmatched confident detections (≥ `new_track_score`)
-//! start tracks; a track not seen for `max_lost_secs` ends. Ids are never reused.
+//! start tracks; a track not seen for `max_lost_secs`, and missing from at least
+//! [`MIN_MISSES`] analysed frames, ends (a gap between analysed frames, as in a still
+//! scene the change gate skips, is no evidence of absence). Ids are never reused.
 //! Time is an input: no clock is read here.
 
 use std::sync::Arc;
@@ -15,6 +17,11 @@ use super::kalman::BoxFilter;
 use crate::detection::Detection;
 use crate::geometry::boxes::BoxXyxy;
 use crate::timestamp::Timestamp;
+
+/// Analysed frames a track must be missing from before it can end, however long
+/// since it was seen: with the change gate, frames of a still scene can be many
+/// seconds apart, and one missed detection after such a gap is not a departure.
+pub const MIN_MISSES: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackerSettings {
@@ -50,6 +57,8 @@ pub struct Track {
     pub last_seen: Timestamp,
     /// Frames in which it was observed.
     pub hits: u32,
+    /// Analysed frames since it was last observed.
+    misses: u32,
     filter: BoxFilter,
 }
 
@@ -143,6 +152,7 @@ impl Tracker {
                     first_seen: now,
                     last_seen: now,
                     hits: 1,
+                    misses: 0,
                     filter: BoxFilter::new(&det.bbox),
                 });
                 update.assigned[d] = Some(id);
@@ -150,10 +160,13 @@ impl Tracker {
             }
         }
 
-        // 4. Tracks lost for too long end.
+        // 4. Tracks lost for too long, and in enough frames, end.
         let max_lost = s.max_lost_secs;
+        for t in &mut self.tracks {
+            t.misses = if t.last_seen == now { 0 } else { t.misses + 1 };
+        }
         self.tracks.retain(|t| {
-            let keep = now.secs_since(t.last_seen) <= max_lost;
+            let keep = now.secs_since(t.last_seen) <= max_lost || t.misses < MIN_MISSES;
             if !keep {
                 update.ended.push(t.id);
             }
@@ -167,6 +180,7 @@ impl Tracker {
     pub fn confirm_present(&mut self, id: u64, now: Timestamp) {
         if let Some(t) = self.tracks.iter_mut().find(|t| t.id == id) {
             t.last_seen = t.last_seen.max(now);
+            t.misses = 0;
         }
     }
 
@@ -239,6 +253,19 @@ mod tests {
         assert_eq!(tracker.update(&[], at(4.0)).ended, [id]);
         let again = tracker.update(std::slice::from_ref(&car), at(5.0)).assigned[0].unwrap();
         assert_ne!(again, id);
+    }
+
+    #[test]
+    fn a_long_gap_then_one_miss_does_not_end_a_track() {
+        // A still scene analysed every 8 s: the car is missed once after a gap longer
+        // than max_lost_secs; only a second miss ends it.
+        let mut tracker = Tracker::new(TrackerSettings { max_lost_secs: 10.0, ..Default::default() });
+        let car = det(1, 0.8, 100.0, 100.0, 50.0, 50.0);
+        let id = tracker.update(std::slice::from_ref(&car), at(0.0)).assigned[0].unwrap();
+        assert!(tracker.update(&[], at(16.0)).ended.is_empty(), "one miss after a 16 s gap");
+        assert_eq!(tracker.update(std::slice::from_ref(&car), at(24.0)).assigned[0], Some(id));
+        assert!(tracker.update(&[], at(40.0)).ended.is_empty());
+        assert_eq!(tracker.update(&[], at(48.0)).ended, [id]);
     }
 
     #[test]
