@@ -185,6 +185,58 @@ prepare_bench_footage_gop25() {
   mv "$out.tmp" "$out"
 }
 
+# --- Still scenes for the change gate's tests and the `mixed` benchmark --------------
+# A camera on an empty street, made from the real footage: its first frame held with
+# sensor noise and light drift (deploy/still_scene.py), encoded at a street camera's
+# bitrate (0.12 bit per pixel: 512 kbit/s here, as 4 Mbit/s at 1080p25; the noise is
+# then mostly quantised away, as in a camera's stream). Tests (768x576, 10 fps, a
+# keyframe every 2 s):
+#   gate-still-then-vtest.mp4  60 s still (noise 1.0, light drift 3), then vtest itself;
+#                              vtest starts from the held frame, so the seam is the
+#                              moment people start walking
+#   gate-still-night.mp4       60 s grey and dim, noise 3 (a camera at night)
+#   gate-still-lights.mp4      60 s still, the light stepping up 40 levels over 1 s at 37 s
+#   gate-vgop.mp4              the first one with keyframes where x264 decides (scene
+#                              cuts, at most every 3.5 s): a variable-GOP camera
+#   gate-van-arrives.mp4       90 s still; the parked van painted out until 37 s, then
+#                              there (the footage has no van driving in: see still_scene.py)
+# and for the benchmark the held frame at 1920x1080, 25 fps, a keyframe every second,
+# 4 Mbit/s as the busy bench footage (vtest-1080p25-gop25.h264):
+#   still-1080p25-gop25.h264   60 s, noise 1.0, light drift 3 (one period: loops seamlessly)
+GATE_FOOTAGE_VERSION=3
+prepare_gate_footage() {
+  local out="$CACHE/footage" stamp="$CACHE/footage/.gate-footage-v$GATE_FOOTAGE_VERSION"
+  if [ -f "$stamp" ]; then step "still-scene footage: present"; return; fi
+  step "still-scene footage: making it from the real footage (once, about two minutes)"
+  local py="$VENV/bin/python" gen="$ROOT/deploy/still_scene.py" frame="$CACHE/testdata/vtest-00.png"
+  local raw="rawvideoparse width=768 height=576 format=bgr framerate=10/1 ! videoconvert"
+  local x264="x264enc speed-preset=medium bitrate=512 key-int-max=20 bframes=0 tune=zerolatency"
+  local vtest_raw="filesrc location=$out/vtest.avi ! avidemux ! decodebin ! videoconvert ! video/x-raw,format=BGR ! fdsink fd=1"
+  # The still stretch and vtest in one encode (one timeline, one encoder state).
+  { "$py" "$gen" "$frame" --secs 60 --noise 1.0 --light 3; gst-launch-1.0 -q $vtest_raw; } \
+    | gst-launch-1.0 -q fdsrc blocksize=1327104 ! $raw ! $x264 ! h264parse ! mp4mux ! filesink location="$out/gate-still-then-vtest.mp4.tmp"
+  { "$py" "$gen" "$frame" --secs 60 --noise 1.0 --light 3; gst-launch-1.0 -q $vtest_raw; } \
+    | gst-launch-1.0 -q fdsrc blocksize=1327104 ! $raw \
+      ! x264enc speed-preset=medium bitrate=512 key-int-max=35 bframes=0 tune=zerolatency \
+      ! h264parse ! mp4mux ! filesink location="$out/gate-vgop.mp4.tmp"
+  "$py" "$gen" "$frame" --secs 60 --noise 3 --night \
+    | gst-launch-1.0 -q fdsrc blocksize=1327104 ! $raw ! $x264 ! h264parse ! mp4mux ! filesink location="$out/gate-still-night.mp4.tmp"
+  "$py" "$gen" "$frame" --secs 60 --noise 1.0 --step 40@37/1 \
+    | gst-launch-1.0 -q fdsrc blocksize=1327104 ! $raw ! $x264 ! h264parse ! mp4mux ! filesink location="$out/gate-still-lights.mp4.tmp"
+  "$py" "$gen" "$frame" --secs 90 --noise 1.0 --paint-out 646,40,729,104 --appear-at 37 \
+    | gst-launch-1.0 -q fdsrc blocksize=1327104 ! $raw ! $x264 ! h264parse ! mp4mux ! filesink location="$out/gate-van-arrives.mp4.tmp"
+  "$py" "$gen" "$frame" --size 1920x1080 --fps 25 --secs 60 --noise 1.0 --light 3 \
+    | gst-launch-1.0 -q fdsrc blocksize=6220800 ! rawvideoparse width=1920 height=1080 format=bgr framerate=25/1 \
+      ! videoconvert ! x264enc speed-preset=veryfast bitrate=4000 key-int-max=25 bframes=0 \
+      ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+      ! filesink location="$out/still-1080p25-gop25.h264.tmp"
+  for f in gate-still-then-vtest.mp4 gate-vgop.mp4 gate-still-night.mp4 gate-still-lights.mp4 gate-van-arrives.mp4 \
+    still-1080p25-gop25.h264; do
+    mv "$out/$f.tmp" "$out/$f"
+  done
+  touch "$stamp"
+}
+
 # --- Detector model: fetched and converted by the project's own tool ------------------
 prepare_models() {
   "$VENV/bin/python" "$ROOT/models/fetch_model.py" --cache "$CACHE/models"
@@ -272,6 +324,7 @@ prepare_bench_footage
 prepare_bench_footage_gop25
 prepare_models
 prepare_test_images
+prepare_gate_footage
 
 cat >"$CACHE/env.sh" <<ENV
 # Written by deploy/setup.sh; source it to point tools at the cache.

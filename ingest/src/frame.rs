@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use gstreamer as gst;
 
+use crate::change_gate::AnalysisFeedback;
+
 /// A decoded frame, BGR, 8 bits per channel. Row `y` starts at `y * stride`.
 pub struct Frame {
     pub camera_id: Arc<str>,
@@ -101,6 +103,11 @@ pub struct FrameSlot {
     emptied: Condvar,
     doorbell: Arc<Doorbell>,
     sequence: std::sync::atomic::AtomicU64,
+    /// What the detector said about the camera's last analysed frame (change gating).
+    feedback: AnalysisFeedback,
+    /// How far the camera's stream has come (ms of its newest encoded unit), delivered
+    /// or not: with change gating the last analysed frame can be seconds behind.
+    position_ms: std::sync::atomic::AtomicU64,
 }
 
 impl FrameSlot {
@@ -110,6 +117,8 @@ impl FrameSlot {
             emptied: Condvar::new(),
             doorbell,
             sequence: std::sync::atomic::AtomicU64::new(0),
+            feedback: AnalysisFeedback::default(),
+            position_ms: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -120,9 +129,26 @@ impl FrameSlot {
 
     /// Puts a frame in; returns the one it replaced, which the caller counts as dropped.
     pub fn put(&self, frame: Frame) -> Option<Frame> {
+        self.feedback.delivered();
         let old = self.frame.lock().unwrap_or_else(|p| p.into_inner()).replace(frame);
         self.doorbell.ring();
         old
+    }
+
+    /// The detector's side of change gating: it answers here after analysing the
+    /// camera's frame; the camera's gate reads the answer.
+    pub fn feedback(&self) -> &AnalysisFeedback {
+        &self.feedback
+    }
+
+    /// The stream reached `pts` (every encoded unit, before any gate).
+    pub fn advance_position(&self, pts: Duration) {
+        self.position_ms.fetch_max(pts.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The furthest stream time the camera's source has reached.
+    pub fn position(&self) -> Duration {
+        Duration::from_millis(self.position_ms.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn take(&self) -> Option<Frame> {

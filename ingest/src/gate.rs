@@ -20,6 +20,9 @@ pub enum DropReason {
     /// this keyframe was not decoded at all (decoding it would only have replaced an
     /// undecided frame, at a decoder's cost, while the detector is the bottleneck).
     DetectorBusy,
+    /// Keyframes mode: the change gate found the scene still and nothing asked for an
+    /// analysis, so the keyframe was not decoded (`change_gate.rs`).
+    StillScene,
 }
 
 impl DropReason {
@@ -30,6 +33,7 @@ impl DropReason {
             Self::Sampling => "sampling",
             Self::Superseded => "superseded",
             Self::DetectorBusy => "detector_busy",
+            Self::StillScene => "still_scene",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! benchmarks.
 
 pub mod camera_url;
+pub mod change_gate;
 pub mod clip;
 mod error;
 pub mod failure;
@@ -19,7 +20,9 @@ pub mod nal;
 pub mod pipeline;
 mod pipeline_parts;
 pub mod preroll;
+mod rbsp;
 pub mod settings;
+pub mod slice_qp;
 pub mod status;
 pub mod supervisor;
 #[cfg(feature = "testing")]
@@ -27,6 +30,7 @@ pub mod testing;
 pub mod video_writer;
 
 pub use camera_url::{redact_credentials, CameraUrl, CameraUrlError, Credentials, SourceKind};
+pub use change_gate::{AnalysisWanted, ChangeGateSettings};
 pub use error::MediaError;
 pub use failure::{FailureKind, SourceFailure};
 pub use frame::{Doorbell, Frame, FrameSlot, Pixels};

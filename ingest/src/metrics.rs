@@ -2,6 +2,7 @@
 
 use metrics::{counter, describe_counter, describe_gauge, gauge};
 
+use crate::change_gate::Verdict;
 use crate::gate::DropReason;
 use crate::status::{state_name, CameraState, ALL_STATES};
 
@@ -9,7 +10,15 @@ pub fn describe() {
     describe_counter!("streetwatch_ingest_frames_total", "Frames delivered to analysis, per camera.");
     describe_counter!(
         "streetwatch_ingest_frames_dropped_total",
-        "Frames not delivered, per camera and reason (not_keyframe, before_keyframe, sampling, superseded, detector_busy)."
+        "Frames not delivered, per camera and reason (not_keyframe, before_keyframe, sampling, superseded, detector_busy, still_scene)."
+    );
+    describe_counter!(
+        "streetwatch_ingest_keyframes_gated_total",
+        "Keyframes the change gate decided on, per camera and verdict (first, moving, due, change, floor: analysed; still: skipped)."
+    );
+    describe_gauge!(
+        "streetwatch_ingest_scene_change_ratio",
+        "The change gate's last signal over the camera's still-scene baseline (1 = still)."
     );
     describe_counter!("streetwatch_ingest_restarts_total", "Pipeline restarts after a failure, per camera.");
     describe_counter!(
@@ -53,4 +62,12 @@ pub fn fps(camera: &str, fps: f64) {
 
 pub fn preroll_bytes(camera: &str, bytes: usize) {
     gauge!("streetwatch_ingest_preroll_bytes", "camera" => camera.to_string()).set(bytes as f64);
+}
+
+pub fn keyframe_gated(camera: &str, verdict: Verdict, ratio: Option<f64>) {
+    counter!("streetwatch_ingest_keyframes_gated_total", "camera" => camera.to_string(), "verdict" => verdict.as_str())
+        .increment(1);
+    if let Some(ratio) = ratio {
+        gauge!("streetwatch_ingest_scene_change_ratio", "camera" => camera.to_string()).set(ratio);
+    }
 }

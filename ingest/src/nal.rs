@@ -5,6 +5,8 @@
 //! delta frame would reach the decoder without its references. We look at the first
 //! slice of the access unit instead: H.264 IDR or an I/SI slice; H.265 an IRAP picture.
 
+use crate::rbsp::{rbsp_prefix, BitReader};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
     H264,
@@ -12,7 +14,7 @@ pub enum Codec {
 }
 
 /// NAL units of an Annex-B byte stream: the bytes after each start code.
-fn nal_units(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn nal_units(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut starts = Vec::new();
     let mut i = 0;
     while i + 3 <= data.len() {
@@ -74,53 +76,6 @@ pub fn parameter_set_fingerprint(codec: Codec, access_unit: &[u8]) -> Option<u64
     Some(hasher.finish())
 }
 
-/// Reads unsigned Exp-Golomb codes from RBSP bytes (emulation prevention removed).
-struct BitReader<'a> {
-    data: &'a [u8],
-    bit: usize,
-}
-
-impl BitReader<'_> {
-    fn read_bit(&mut self) -> Option<u32> {
-        let byte = *self.data.get(self.bit / 8)?;
-        let v = (byte >> (7 - self.bit % 8)) & 1;
-        self.bit += 1;
-        Some(u32::from(v))
-    }
-    fn read_ue(&mut self) -> Option<u32> {
-        let mut zeros = 0;
-        while self.read_bit()? == 0 {
-            zeros += 1;
-            if zeros > 31 {
-                return None;
-            }
-        }
-        let mut v = 0u32;
-        for _ in 0..zeros {
-            v = (v << 1) | self.read_bit()?;
-        }
-        Some((1u32 << zeros) - 1 + v)
-    }
-}
-
-/// The first bytes of a NAL payload with emulation-prevention bytes removed.
-fn rbsp_prefix(payload: &[u8], max: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(max);
-    let mut zeros = 0;
-    for &b in payload.iter().take(max + 4) {
-        if zeros >= 2 && b == 3 {
-            zeros = 0;
-            continue;
-        }
-        zeros = if b == 0 { zeros + 1 } else { 0 };
-        out.push(b);
-        if out.len() >= max {
-            break;
-        }
-    }
-    out
-}
-
 /// Some(true) for a keyframe, Some(false) for a delta frame, None when the access
 /// unit holds no slice (the caller then trusts the buffer flags).
 pub fn is_keyframe(codec: Codec, access_unit: &[u8]) -> Option<bool> {
@@ -132,7 +87,7 @@ pub fn is_keyframe(codec: Codec, access_unit: &[u8]) -> Option<bool> {
                 1 => {
                     // first_mb_in_slice, then slice_type: 2/7 = I, 4/9 = SI.
                     let rbsp = rbsp_prefix(&nal[1..], 8);
-                    let mut r = BitReader { data: &rbsp, bit: 0 };
+                    let mut r = BitReader::new(&rbsp);
                     let _first_mb = r.read_ue()?;
                     let slice_type = r.read_ue()?;
                     return Some(matches!(slice_type % 5, 2 | 4));

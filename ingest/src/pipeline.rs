@@ -3,7 +3,7 @@
 //! ```text
 //! source head (rtspsrc ! depay | filesrc ! parsebin | videotestsrc ! x264enc)
 //!   ! h26xparse ! byte-stream/au ! identity (clock pacing for realtime files)
-//!   ──probe: pre-roll + decode gate──► H.264 keyframes to the shared decoders
+//!   ──probe: pre-roll + decode gate + change gate──► H.264 keyframes to the shared decoders
 //!   ! avdec_h26x ──probe: sampling (dropped frames are never converted)──
 //!   ! videoconvert ! BGR ! appsink (1 buffer, drop old)
 //! ```
@@ -21,13 +21,15 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
+use crate::change_gate::ChangeGate;
 use crate::failure::{FailureKind, SourceFailure};
 use crate::frame::{Frame, FrameSlot, Pixels};
 use crate::gate::{DecodeGate, DropReason, Sampler};
 use crate::keyframe_decoder::{DecodeJob, KeyframeDecoderPool};
 use crate::nal::{self, Codec};
 use crate::preroll::{EncodedUnit, PrerollBuffer};
-use crate::{metrics, CameraSettings, Pacing, SourceKind};
+use crate::slice_qp::H264Syntax;
+use crate::{metrics, CameraSettings, DecodeMode, Pacing, SourceKind};
 
 /// State shared between the pipeline's streaming threads and its supervisor.
 pub struct PipelineShared {
@@ -38,6 +40,10 @@ pub struct PipelineShared {
     /// Shared with the keyframe decoders, which deliver on the camera's behalf.
     pub frames_delivered: Arc<AtomicU64>,
     pub gate: Mutex<DecodeGate>,
+    /// The camera's change gate (kept across pipelines: its baseline is the camera's).
+    change_gate: Arc<Mutex<ChangeGate>>,
+    /// This stream's parameter sets, for the quantiser of each unit (change gating).
+    syntax: Mutex<H264Syntax>,
     sampler: Mutex<Sampler>,
     pub preroll: Arc<Mutex<PrerollBuffer>>,
     /// Set by the source when the stream has no usable video.
@@ -148,7 +154,14 @@ fn codec_tail(
     let nal_codec = if codec == "h264" { Codec::H264 } else { Codec::H265 };
     // A file played as fast as possible waits for the decoders instead of dropping.
     let backpressure = settings.url.kind() == SourceKind::File && settings.pacing == Pacing::Fast;
-    install_gate_probe(&pace, nal_codec, Arc::clone(shared), Arc::clone(&slot), backpressure);
+    // Change gating applies to keyframes-only decoding (and not to its fallback). Not
+    // to H.265 files played fast: their keyframes go through the camera's own decoder,
+    // downstream of the gate, so a replay could not wait for the detector's answer
+    // about the previous one without risking the decoder holding it back.
+    let gating = settings.change_gate.enabled
+        && settings.decode == DecodeMode::Keyframes
+        && !(backpressure && nal_codec == Codec::H265);
+    install_gate_probe(&pace, nal_codec, gating, Arc::clone(shared), Arc::clone(&slot), backpressure);
     install_sampling_probe(&convert, Arc::clone(shared));
     install_frame_callback(&sink, Arc::clone(shared), Arc::clone(&slot), backpressure);
     Ok(vec![parse, au, pace, dec, convert, sink.upcast()])
@@ -161,6 +174,7 @@ fn codec_tail(
 fn install_gate_probe(
     au: &gst::Element,
     codec: Codec,
+    gating: bool,
     shared: Arc<PipelineShared>,
     slot: Arc<FrameSlot>,
     backpressure: bool,
@@ -173,6 +187,9 @@ fn install_gate_probe(
         let pts = buffer.pts().map(|t| Duration::from_nanos(t.nseconds()));
         let now_ms = (shared.started.elapsed().as_millis() as u64).max(1);
         shared.last_unit_ms.store(now_ms, Ordering::Relaxed);
+        if let Some(pts) = pts {
+            slot.advance_position(pts);
+        }
         let Ok(map) = buffer.map_readable() else { return gst::PadProbeReturn::Drop };
         // The bitstream decides (see nal.rs); the flags only when it holds no slice.
         let keyframe = nal::is_keyframe(codec, map.as_slice()).unwrap_or(flagged_key);
@@ -195,11 +212,36 @@ fn install_gate_probe(
             let d = gate.on_unit(keyframe, pts);
             (d, gate.decodes_all())
         };
+        let gated = gating && !decodes_all;
+        if gating && decodes_all {
+            // Decoding everything (the keyframes fallback): the gate starts afresh after.
+            shared.change_gate.lock().unwrap_or_else(|p| p.into_inner()).reset();
+        } else if gated {
+            // Keyframes carry the parameter sets the quantiser of later units needs.
+            let qp = match codec {
+                Codec::H264 => shared.syntax.lock().unwrap_or_else(|p| p.into_inner()).access_unit_qp(&data),
+                Codec::H265 => None,
+            };
+            if !keyframe {
+                shared.change_gate.lock().unwrap_or_else(|p| p.into_inner()).on_delta(data.len(), qp);
+            }
+        }
         if let Some(fallback) = decision.fallback_changed {
             if fallback {
                 tracing::warn!(camera = %shared.camera_id, "keyframes are further apart than max_keyframe_interval_secs: decoding all frames (sampled) until they are not");
             } else {
                 tracing::info!(camera = %shared.camera_id, "keyframe interval back within limits: keyframes-only decoding");
+            }
+        }
+        if gated && keyframe && decision.pass.is_ok() {
+            if backpressure {
+                // The previous keyframe decoded and handed over first, so that the
+                // detector's answer about it can be waited for.
+                let stopping = || shared.stopping.load(Ordering::Relaxed);
+                while !pool.wait_idle(&shared.camera_id, Duration::from_millis(100)) && !stopping() {}
+            }
+            if !analyse_keyframe(&shared, &slot, pts, backpressure) {
+                return gst::PadProbeReturn::Drop;
             }
         }
         match decision.pass {
@@ -238,6 +280,32 @@ fn install_gate_probe(
         }
     });
 }
+
+/// The change gate's decision on a keyframe (keyframes mode); a skipped one is
+/// counted and never decoded. A file played as fast as possible first waits for the
+/// detector's answer about the previous frame, so the decisions are the same on any
+/// machine.
+fn analyse_keyframe(shared: &PipelineShared, slot: &FrameSlot, pts: Option<Duration>, backpressure: bool) -> bool {
+    let feedback = slot.feedback();
+    if backpressure
+        && !feedback.wait_answered(ANSWER_TIMEOUT, || shared.stopping.load(Ordering::Relaxed))
+        && !shared.stopping.load(Ordering::Relaxed)
+    {
+        tracing::warn!(camera = %shared.camera_id, "the detector did not answer about the previous frame in {} s: deciding without it", ANSWER_TIMEOUT.as_secs());
+    }
+    let mut change = shared.change_gate.lock().unwrap_or_else(|p| p.into_inner());
+    let verdict = change.on_keyframe(pts, feedback.wanted());
+    metrics::keyframe_gated(&shared.camera_id, verdict, change.last_ratio());
+    tracing::debug!(camera = %shared.camera_id, pts = ?pts, verdict = verdict.as_str(), ratio = ?change.last_ratio(), "change gate");
+    if !verdict.analyse() {
+        metrics::frame_dropped(&shared.camera_id, DropReason::StillScene);
+    }
+    verdict.analyse()
+}
+
+/// How long a replay waits for the detector's answer about a frame before deciding
+/// without it (only an analysis that failed gives no answer).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Thins decoded frames to the sampling rate before the colour conversion, so the
 /// frames sampling drops (most of them: 23 of 25 a second at 2 fps) are never
@@ -368,13 +436,19 @@ pub fn build(
     settings: &CameraSettings,
     slot: Arc<FrameSlot>,
     preroll: Arc<Mutex<PrerollBuffer>>,
+    change_gate: Arc<Mutex<ChangeGate>>,
 ) -> Result<CameraPipeline, SourceFailure> {
+    // A new stream: its times start afresh, and so do the detector's answers.
+    change_gate.lock().unwrap_or_else(|p| p.into_inner()).reset();
+    slot.feedback().reset();
     let shared = Arc::new(PipelineShared {
         camera_id: Arc::clone(&settings.id),
         started: Instant::now(),
         last_unit_ms: AtomicU64::new(0),
         frames_delivered: Arc::new(AtomicU64::new(0)),
         gate: Mutex::new(DecodeGate::new(settings.decode, settings.max_keyframe_interval)),
+        change_gate,
+        syntax: Mutex::new(H264Syntax::default()),
         sampler: Mutex::new(Sampler::new(settings.sample_fps)),
         preroll,
         no_video: AtomicBool::new(false),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::CameraUrl;
+use crate::{CameraUrl, ChangeGateSettings};
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -76,6 +76,8 @@ pub struct CameraSettings {
     pub decode: DecodeMode,
     pub sample_fps: f64,
     pub max_keyframe_interval: Duration,
+    /// Keyframes mode: which keyframes are decoded at all (`change_gate.rs`).
+    pub change_gate: ChangeGateSettings,
     pub transport: RtspTransport,
     pub latency_ms: u32,
     pub stall_timeout: Duration,
@@ -95,6 +97,7 @@ impl CameraSettings {
             decode: DecodeMode::default(),
             sample_fps: 2.0,
             max_keyframe_interval: Duration::from_secs(4),
+            change_gate: ChangeGateSettings::default(),
             transport: RtspTransport::default(),
             latency_ms: 200,
             stall_timeout: Duration::from_secs(10),

@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::change_gate::ChangeGate;
 use crate::failure::{FailureKind, SourceFailure};
 use crate::frame::{Doorbell, FrameSlot};
 use crate::pipeline::{self, CameraPipeline};
@@ -39,6 +40,8 @@ pub struct CameraHandle {
 pub struct CameraWorker {
     settings: CameraSettings,
     slot: Arc<FrameSlot>,
+    /// Kept across pipeline restarts: the still-scene baseline is the camera's.
+    change_gate: Arc<Mutex<ChangeGate>>,
     preroll: Arc<Mutex<PrerollBuffer>>,
     status: watch::Sender<StatusEvent>,
     events: broadcast::Sender<StatusEvent>,
@@ -101,7 +104,8 @@ impl CameraWorker {
             preroll: Arc::clone(&preroll),
             status: status_rx,
         };
-        (Self { settings, slot, preroll, status, events }, handle)
+        let change_gate = Arc::new(Mutex::new(ChangeGate::new(settings.change_gate.clone())));
+        (Self { settings, slot, change_gate, preroll, status, events }, handle)
     }
 
     fn set_state(&self, state: CameraState, error: Option<String>) {
@@ -219,7 +223,12 @@ impl CameraWorker {
     }
 
     async fn run_once(&self, shutdown: &CancellationToken) -> Outcome {
-        let cp = match pipeline::build(&self.settings, Arc::clone(&self.slot), Arc::clone(&self.preroll)) {
+        let cp = match pipeline::build(
+            &self.settings,
+            Arc::clone(&self.slot),
+            Arc::clone(&self.preroll),
+            Arc::clone(&self.change_gate),
+        ) {
             Ok(p) => p,
             Err(f) => return Outcome::Failed(f),
         };

@@ -327,3 +327,15 @@ impl Drop for TestCameraServer {
         self.stop();
     }
 }
+
+/// A file that deploy/setup.sh put in the cache's `footage/` folder
+/// (`$STREETWATCH_CACHE`, else `~/.cache/streetwatch`). Panics, naming the file and
+/// the fix, when it is missing: for tests and benchmarks only.
+pub fn cached_footage(name: &str) -> PathBuf {
+    let cache = std::env::var("STREETWATCH_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/streetwatch"));
+    let p = cache.join("footage").join(name);
+    assert!(p.is_file(), "{} missing: run deploy/setup.sh", p.display());
+    p
+}

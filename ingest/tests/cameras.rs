@@ -56,6 +56,8 @@ fn settings(id: &str, url: &str) -> CameraSettings {
     s.retry.initial_backoff = Duration::from_millis(500);
     s.retry.max_backoff = Duration::from_secs(2);
     s.retry.connect_timeout = Duration::from_secs(5);
+    // These tests count keyframes; the change gate has its own (tests/change_gate.rs).
+    s.change_gate.enabled = false;
     s
 }
 
@@ -83,12 +85,7 @@ async fn wait_frame(h: &CameraHandle, after: u64, within: Duration) -> ingest::F
 }
 
 fn footage() -> PathBuf {
-    let cache = std::env::var("STREETWATCH_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/streetwatch"));
-    let p = cache.join("footage/vtest.mp4");
-    assert!(p.is_file(), "{} missing: run deploy/setup.sh", p.display());
-    p
+    ingest::testing::cached_footage("vtest.mp4")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
