@@ -152,6 +152,12 @@ pub fn camera_settings(c: &CameraConfig, url: CameraUrl) -> CameraSettings {
         decode: c.decode,
         sample_fps: c.sample_fps,
         max_keyframe_interval: Duration::from_secs_f64(c.max_keyframe_interval_secs),
+        change_gate: ingest::ChangeGateSettings {
+            enabled: c.change_gate.enabled,
+            floor: Duration::from_secs_f64(c.change_gate.floor_secs),
+            margin: c.change_gate.margin,
+            relearn_after: Duration::from_secs_f64(c.change_gate.relearn_after_secs),
+        },
         transport: c.transport,
         latency_ms: c.latency_ms,
         stall_timeout: Duration::from_secs(c.stall_timeout_secs),

@@ -370,6 +370,9 @@ pub struct CameraConfig {
     /// In `keyframes` mode, fall back to `sampled` when keyframes are further apart than this.
     #[serde(default = "default_max_keyframe_interval")]
     pub max_keyframe_interval_secs: f64,
+    /// In `keyframes` mode: which keyframes are decoded at all (docs/ingest.md).
+    #[serde(default)]
+    pub change_gate: ChangeGateConfig,
     #[serde(default)]
     pub transport: RtspTransport,
     #[serde(default = "default_latency_ms")]
@@ -397,6 +400,47 @@ pub struct CameraConfig {
     pub zones: Vec<ZoneConfig>,
     #[serde(default)]
     pub privacy_masks: Vec<PrivacyMaskConfig>,
+}
+
+/// `[cameras.change_gate]`: skip keyframes of a still scene before decoding them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeGateConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// A still scene is still analysed this often. 8 s: an incident then starts within
+    /// dwell + 10 s of the situation even when the signal misses its beginning (a
+    /// keyframe interval of up to 2 s included).
+    #[serde(default = "default_gate_floor")]
+    pub floor_secs: f64,
+    /// Change is a signal this fraction above the camera's still-scene level.
+    #[serde(default = "default_gate_margin")]
+    pub margin: f64,
+    /// A higher level the detector keeps finding nothing in (night noise, rain)
+    /// becomes the still-scene level after this long.
+    #[serde(default = "default_gate_relearn")]
+    pub relearn_after_secs: f64,
+}
+
+impl Default for ChangeGateConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            floor_secs: default_gate_floor(),
+            margin: default_gate_margin(),
+            relearn_after_secs: default_gate_relearn(),
+        }
+    }
+}
+
+fn default_gate_floor() -> f64 {
+    8.0
+}
+fn default_gate_margin() -> f64 {
+    0.25
+}
+fn default_gate_relearn() -> f64 {
+    60.0
 }
 
 fn default_true() -> bool {

@@ -513,6 +513,18 @@ fn check_camera(p: &mut Problems, cam: &CameraConfig, at: &str) -> Option<Camera
         &format!("{at}.max_keyframe_interval_secs"),
         "must be in (0, 60]",
     );
+    let gate = &cam.change_gate;
+    p.check(
+        (1.0..=600.0).contains(&gate.floor_secs),
+        &format!("{at}.change_gate.floor_secs"),
+        "must be between 1 and 600",
+    );
+    p.check(gate.margin > 0.0 && gate.margin <= 10.0, &format!("{at}.change_gate.margin"), "must be in (0, 10]");
+    p.check(
+        (10.0..=3600.0).contains(&gate.relearn_after_secs),
+        &format!("{at}.change_gate.relearn_after_secs"),
+        "must be between 10 and 3600",
+    );
     p.check(cam.stall_timeout_secs >= 1, &format!("{at}.stall_timeout_secs"), "must be at least 1");
     p.check(cam.preroll_secs <= 120, &format!("{at}.preroll_secs"), "must be at most 120");
     p.check((1..=600).contains(&cam.max_backoff_secs), &format!("{at}.max_backoff_secs"), "must be between 1 and 600");

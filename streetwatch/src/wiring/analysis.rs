@@ -46,6 +46,8 @@ pub fn camera_setup(
         ),
     };
     let offset = camera.map_or(0, |c| c.utc_offset_minutes);
+    // The incident stage answers after each of the camera's frames (analysis_hint).
+    handle.slot.feedback().expect_answers();
     CameraSetup {
         id: Arc::clone(&handle.id),
         site: camera.and_then(|c| c.config.site.as_deref()).map(Arc::from),
@@ -56,6 +58,7 @@ pub fn camera_setup(
         output: PublishedCamera {
             id: Arc::clone(&handle.id),
             ring: Arc::clone(&handle.preroll),
+            slot: Arc::clone(&handle.slot),
             wire: camera_ref(&handle.id, camera.map(|c| &c.config)),
             group: camera.and_then(|c| c.config.group.clone()),
             utc_offset_minutes: offset,

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use detector::incident_stage::evidence_paths::clip_path;
-use detector::incident_stage::{AnnotatedFrame, EventEvidence, IncidentOutput, IncidentStage};
+use detector::incident_stage::{AnnotatedFrame, EventEvidence, IncidentOutput, IncidentStage, StreamHint};
 use detector::incidents::{IncidentEvent, Phase};
 use ingest::video_writer::VideoWriter;
 use metrics::{counter, describe_counter};
@@ -32,6 +32,8 @@ pub struct PublishedCamera {
     pub id: Arc<str>,
     /// The camera's encoded pre-roll, for evidence clips.
     pub ring: Arc<Mutex<ingest::preroll::PrerollBuffer>>,
+    /// The camera's frame slot: the analysis answers its change gate there.
+    pub slot: Arc<ingest::FrameSlot>,
     /// The camera as events name it, and its routing group.
     pub wire: proto::v1::CameraRef,
     pub group: Option<String>,
@@ -180,6 +182,15 @@ impl IncidentOutput for IncidentPublisher {
         if let Some(u) = self.uploader() {
             u.enqueue(relative, path.to_path_buf());
         }
+    }
+
+    /// Ingest's change gate decides on the camera's next keyframes with this.
+    fn analysis_hint(&self, cam: &PublishedCamera, hint: &StreamHint) {
+        cam.slot.feedback().answer(ingest::AnalysisWanted { moving: hint.moving, due: hint.due_pts });
+    }
+
+    fn stream_position(&self, cam: &PublishedCamera) -> Option<Duration> {
+        Some(cam.slot.position())
     }
 
     /// A failure stops that camera's video (logged) and nothing else.
